@@ -1,0 +1,183 @@
+"""Ports: the plain-data types and protocols that features use to talk to the outside.
+
+commands/ and storage/ depend only on these; bot/matrix_adapter.py and
+bot/mastodon_adapter.py implement them, tests/ fake them. No nio or Mastodon types here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+# --------------------------------------------------------------------------- Matrix side
+@dataclass(frozen=True)
+class Incoming:
+    """One timeline event the bot may act on, already decrypted."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    ts: datetime  # origin_server_ts, timezone-aware UTC
+    type: str  # "m.room.message", "m.reaction", "org.matrix.msc3381.poll.response", ...
+    content: dict[str, Any]
+    body: str = ""  # text body for m.text messages, "" otherwise
+    msgtype: str = ""  # m.text, m.notice, m.image, ...
+    reply_to: str | None = None  # event id this message replies to (m.in_reply_to)
+    mentions: tuple[str, ...] = ()  # user ids linked in formatted_body or m.mentions
+    state_key: str | None = None  # for state events (m.room.member)
+    redacts: str | None = None  # for m.room.redaction
+
+
+@dataclass(frozen=True)
+class RoomInfo:
+    room_id: str
+    name: str  # display name as a client would show it
+    alias: str | None
+    members: tuple[str, ...]  # joined user ids
+    power: dict[str, int]  # explicit user levels from m.room.power_levels
+    users_default: int
+    creators: tuple[str, ...]  # m.room.create sender + additional_creators (room v12: unlimited power)
+    encrypted: bool
+    join_rule: str
+    is_direct: bool  # a room with exactly the bot and one other person
+    power_levels: dict[str, Any] = field(default_factory=dict)  # raw content of m.room.power_levels
+
+    def level(self, user_id: str) -> int:
+        """Effective power level; room-v12 creators count as unlimited (we report 10**9)."""
+        if user_id in self.creators and self.power_levels.get("users", {}).get(user_id) is None:
+            # In room version >= 12 creators are not listed and have infinite power.
+            return 10**9
+        return self.power.get(user_id, self.users_default)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message event ready to send: content is the full event content."""
+
+    room_id: str
+    type: str
+    content: dict[str, Any]
+
+
+class Chat(Protocol):
+    """What a feature may do on Matrix besides replying (replies go through the outbox)."""
+
+    own_user_id: str
+
+    async def room_info(self, room_id: str) -> RoomInfo | None: ...
+
+    async def joined_rooms(self) -> list[str]: ...
+
+    async def send(self, room_id: str, type: str, content: dict[str, Any], txn_id: str) -> str:
+        """Send one event with a stable transaction id (the homeserver de-duplicates); returns event id."""
+        ...
+
+    async def redact(self, room_id: str, event_id: str, reason: str | None = None) -> None: ...
+
+    async def invite(self, room_id: str, user_id: str) -> None: ...
+
+    async def kick(self, room_id: str, user_id: str, reason: str | None = None) -> None: ...
+
+    async def set_power_level(self, room_id: str, user_id: str, level: int) -> None: ...
+
+    async def put_state(self, room_id: str, type: str, content: dict[str, Any], state_key: str = "") -> None: ...
+
+    async def direct_room(self, user_id: str) -> str:
+        """The direct chat with user_id, created (and remembered by the caller) if needed."""
+        ...
+
+    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False) -> str: ...
+
+    async def download(self, mxc_url: str) -> tuple[bytes, str]:
+        """Media bytes and content type."""
+        ...
+
+    async def relations(self, room_id: str, event_id: str, rel_type: str) -> list[Incoming]:
+        """All events that relate to event_id with rel_type (e.g. votes on a poll)."""
+        ...
+
+
+# --------------------------------------------------------------------------- Mastodon side
+@dataclass(frozen=True)
+class InstanceLimits:
+    max_characters: int = 500
+    max_media: int = 4
+    description_limit: int = 1500
+    url_length: int = 23
+
+
+@dataclass(frozen=True)
+class PublishedStatus:
+    id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A notification (mention/reply) the account received."""
+
+    id: str
+    account: str  # acct, e.g. "alice@social.example"
+    text: str  # plain text of the status
+    url: str
+    created_at: datetime
+
+
+class PublishError(Exception):
+    """Base for publisher failures. `reason` is safe to show (no tokens, no internals)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RetryableError(PublishError):
+    """Network error, timeout, 5xx or 429: try again with the same idempotency key."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentError(PublishError):
+    """422 and other client errors: stop and tell the organisers."""
+
+
+class AuthError(PermanentError):
+    """401/403: the token is wrong or revoked; the account is disabled."""
+
+
+class Publisher(Protocol):
+    """One Mastodon account."""
+
+    name: str
+
+    async def limits(self) -> InstanceLimits: ...
+
+    async def upload_media(self, data: bytes, mime: str, description: str) -> str:
+        """Upload and wait until processed; returns the media id."""
+        ...
+
+    async def post_status(
+        self,
+        text: str,
+        *,
+        idempotency_key: str,
+        in_reply_to_id: str | None = None,
+        spoiler_text: str | None = None,
+        visibility: str = "public",
+        language: str | None = None,
+        media_ids: list[str] | None = None,
+    ) -> PublishedStatus: ...
+
+    async def delete_status(self, status_id: str) -> None: ...
+
+    async def mentions(self, since_id: str | None) -> list[Mention]: ...
+
+
+# --------------------------------------------------------------------------- time
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Timezone-aware UTC now."""
+        ...
