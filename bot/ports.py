@@ -93,6 +93,10 @@ class Chat(Protocol):
         """Media bytes and content type."""
         ...
 
+    async def get_event(self, room_id: str, event_id: str) -> Incoming | None:
+        """One event of a room, decrypted if possible (e.g. the image a `!post` replies to)."""
+        ...
+
     async def relations(self, room_id: str, event_id: str, rel_type: str) -> list[Incoming]:
         """All events that relate to event_id with rel_type (e.g. votes on a poll)."""
         ...

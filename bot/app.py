@@ -1,0 +1,105 @@
+"""Wiring: the one build function that production, the demo and the tests all use."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.config import Config
+from bot.dispatcher import DispatchSettings, Dispatcher, Registry
+from bot.feature import Feature, Permissions
+from bot.i18n import I18n
+from bot.messenger import Delivery, Messenger
+from bot.pipeline import Pipeline
+from bot.ports import Chat, Clock, Publisher
+from bot.scheduler import Scheduler
+from commands.help import Help
+from commands.rooms import RoomsFeature
+from storage.core import DirectRooms, HandledEvents, Jobs, KeyValue, Outbox, Rooms
+from storage.db import Database
+from storage.schema import REGISTRY
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    config: Config
+    db: Database
+    clock: Clock
+    chat: Chat
+    i18n: I18n
+    kv: KeyValue
+    rooms: Rooms
+    messenger: Messenger
+    delivery: Delivery
+    scheduler: Scheduler
+    dispatcher: Dispatcher
+    pipeline: Pipeline
+    features: list[Feature]
+    publishers: dict[str, Publisher] = field(default_factory=dict)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task] = field(default_factory=list)
+
+    async def start(self) -> None:
+        """Background work: delivery of the outbox and the scheduler (runs missed jobs now)."""
+        for feature in self.features:
+            await feature.on_start()
+        self._tasks.append(asyncio.create_task(self.delivery.run(self._stop), name="plenum-delivery"))
+        await self.scheduler.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await self.scheduler.stop()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        try:
+            await asyncio.wait_for(self.delivery.flush(), timeout=10)
+        except Exception:  # noqa: BLE001 - best effort; what is left is sent at the next start
+            log.warning("some replies are still pending; they are sent at the next start")
+        await self.db.close()
+
+    def feature(self, name: str) -> Feature:
+        return next(f for f in self.features if f.name == name)
+
+
+async def build_app(config: Config, chat: Chat, clock: Clock,
+                    publishers: dict[str, Publisher] | None = None) -> App:
+    publishers = publishers or {}
+    db = Database(config.bot.data_dir / "plenum.db")
+    await db.open()
+    await db.migrate(REGISTRY)
+    i18n = I18n()
+    kv, rooms, outbox, jobs = KeyValue(db), Rooms(db), Outbox(db), Jobs(db)
+    dms, handled = DirectRooms(db), HandledEvents(db)
+    delivery = Delivery(db, outbox, dms, kv, chat, clock)
+    messenger = Messenger(outbox, clock, delivery.wake)
+    scheduler = Scheduler(db, jobs, clock, timedelta(minutes=config.bot.grace_minutes), delivery.wake)
+    perms = Permissions(chat, config.bot.admins)
+
+    help_feature = Help()
+    features: list[Feature] = [
+        help_feature,
+        RoomsFeature(rooms, [a.name for a in config.mastodon]),
+    ]
+    for feature in features:
+        for kind, handler in feature.jobs().items():
+            scheduler.register(kind, handler)
+    registry = Registry(features)
+    settings = DispatchSettings(
+        default_language=config.bot.language,
+        timezone=config.bot.timezone,
+        catch_up=timedelta(minutes=config.bot.catch_up_minutes),
+        rate_limit=config.bot.rate_limit,
+        rate_window=float(config.bot.rate_window_seconds),
+    )
+    dispatcher = Dispatcher(db, registry, i18n, messenger, perms, chat, clock, settings, rooms.language)
+    help_feature.bind(registry, dispatcher.usage)
+    pipeline = Pipeline(db, handled, rooms, dms, chat, dispatcher, features, clock, delivery.wake)
+    return App(config=config, db=db, clock=clock, chat=chat, i18n=i18n, kv=kv, rooms=rooms, messenger=messenger,
+               delivery=delivery, scheduler=scheduler, dispatcher=dispatcher, pipeline=pipeline, features=features,
+               publishers=publishers)

@@ -1,0 +1,116 @@
+"""What a feature sees: the command context (Ctx), the Feature base class, organiser checks."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from bot.grammar import Command
+from bot.i18n import I18n
+from bot.messenger import Messenger
+from bot.ports import Chat, Incoming, RoomInfo
+from bot.render import Rich, fmt
+
+ORGANISER_LEVEL = 50
+
+
+class Permissions:
+    """Organiser = admin from the config, or power level >= 50 in the room (v12 creators count)."""
+
+    def __init__(self, chat: Chat, admins: list[str]) -> None:
+        self.chat = chat
+        self.admins = frozenset(admins)
+
+    def is_admin(self, user_id: str) -> bool:
+        return user_id in self.admins
+
+    async def is_organiser(self, room_id: str, user_id: str) -> bool:
+        if user_id in self.admins:
+            return True
+        info = await self.chat.room_info(room_id)
+        return info is not None and info.level(user_id) >= ORGANISER_LEVEL
+
+    async def organiser_anywhere(self, user_id: str) -> bool:
+        if user_id in self.admins:
+            return True
+        for room_id in await self.chat.joined_rooms():
+            if await self.is_organiser(room_id, user_id):
+                return True
+        return False
+
+
+@dataclass
+class Ctx:
+    """One command (or event) being handled: who, where, in which language, at what time."""
+
+    room_id: str
+    sender: str
+    event_id: str
+    lang: str
+    tz: str
+    now: datetime
+    is_dm: bool
+    i18n: I18n
+    messenger: Messenger
+    perms: Permissions
+    chat: Chat
+    mentions: tuple[str, ...] = ()
+    reply_to: str | None = None  # the event this command itself replies to (e.g. an image)
+    event: Incoming | None = None
+    command: Command | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def t(self, key: str, n: int | None = None, **params: Any) -> str:
+        return self.i18n.t(self.lang, key, n, **params)
+
+    def rich(self, key: str, n: int | None = None, **params: Any) -> Rich:
+        if n is not None:
+            params.setdefault("n", n)
+        return fmt(self.i18n.template(self.lang, key, n), **params)
+
+    async def reply(self, key: str, n: int | None = None, *, ref: str | None = None, **params: Any) -> int:
+        return await self.reply_rich(self.rich(key, n, **params), ref=ref)
+
+    async def reply_rich(self, rich: Rich, *, ref: str | None = None) -> int:
+        return await self.messenger.send(self.room_id, rich, reply_to=self.event_id or None, ref=ref)
+
+    async def room(self) -> RoomInfo | None:
+        return await self.chat.room_info(self.room_id)
+
+    async def is_organiser(self, user_id: str | None = None, room_id: str | None = None) -> bool:
+        return await self.perms.is_organiser(room_id or self.room_id, user_id or self.sender)
+
+
+class Feature:
+    """A capability: declares commands with @command, may react to events and run jobs."""
+
+    name: ClassVar[str] = ""
+    event_types: ClassVar[frozenset[str]] = frozenset()
+
+    def commands(self) -> list[Command]:
+        found = []
+        for attr in dir(type(self)):
+            func = getattr(type(self), attr)
+            cmd = getattr(func, "__plenum_command__", None)
+            if isinstance(cmd, Command):
+                cmd.owner = self
+                found.append(cmd)
+        return found
+
+    async def on_event(self, ev: Incoming, ctx: Ctx) -> None:
+        """Called for timeline events whose type is in event_types (inside the unit of work)."""
+
+    def jobs(self) -> dict[str, Any]:
+        """kind -> JobHandler for scheduled work this feature owns."""
+        return {}
+
+    async def on_start(self) -> None:
+        """Called once after the first sync, before events are handled (e.g. re-read relations)."""
+
+    async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:
+        """Lines describing everything this feature stores about user_id (for !mydata)."""
+        return []
+
+    async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:
+        """Erase or anonymise what this feature stores about user_id; lines saying what was done."""
+        return []

@@ -1,0 +1,307 @@
+"""Command grammar: a command is a typed coroutine; its signature is its parser and its usage line.
+
+    @command("meeting", aliases=["termin"])
+    async def meeting(self, ctx: Ctx, title: Text, options: Items[When], until: Setting[When] = None): ...
+
+Shapes (CONTRACT.md "Chat conventions"): single-token arguments (Word, Int, User) and at
+most one rest-of-line argument (Text, When, ...) on the first line; Items from `|` on the
+first line or `- ` lines; Settings from `key: value` lines. Lines that are none of these
+continue the Text argument, so a post can have paragraphs.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from bot.errors import UserError
+
+
+class Converter:
+    """Turns one raw string into a value; raises UserError with a translation key."""
+
+    shape: ClassVar[str] = "word"  # "word" = one token, "rest" = the rest of the line
+    label: ClassVar[str] = "text"  # usage placeholder, translated as "arg.<label>"
+
+    @classmethod
+    def convert(cls, ctx: Any, raw: str) -> Any | Awaitable[Any]:
+        return raw
+
+
+class Word(Converter):
+    label = "word"
+
+
+class Text(Converter):
+    shape = "rest"
+    label = "text"
+
+    @classmethod
+    def convert(cls, ctx: Any, raw: str) -> str:
+        return raw.strip()
+
+
+class Int(Converter):
+    label = "number"
+
+    @classmethod
+    def convert(cls, ctx: Any, raw: str) -> int:
+        try:
+            return int(raw.lstrip("#"))
+        except ValueError:
+            raise UserError("error.not_a_number", value=raw) from None
+
+
+class Number(Int):
+    """A #N reference to a created thing."""
+
+    label = "N"
+
+
+_MXID = re.compile(r"^@[^:\s]+:\S+$")
+
+
+class User(Converter):
+    """A user id, or a pill in the message (the formatted body carries the id)."""
+
+    label = "user"
+
+    @classmethod
+    def convert(cls, ctx: Any, raw: str) -> str:
+        raw = raw.strip()
+        if _MXID.match(raw):
+            return raw
+        for uid in getattr(ctx, "mentions", ()):  # a pill shows a display name in the body
+            if raw.lstrip("@").lower() in uid.lower() or raw.lower() in uid.lower():
+                return uid
+        raise UserError("error.not_a_user", value=raw)
+
+
+class YesNo(Converter):
+    label = "yesno"
+    TRUE = {"yes", "ja", "true", "1", "on", "an", "y", "j"}
+    FALSE = {"no", "nein", "false", "0", "off", "aus", "n"}
+
+    @classmethod
+    def convert(cls, ctx: Any, raw: str) -> bool:
+        v = raw.strip().lower()
+        if v in cls.TRUE:
+            return True
+        if v in cls.FALSE:
+            return False
+        raise UserError("error.not_yes_no", value=raw)
+
+
+class _Generic:
+    def __init__(self, conv: type[Converter]) -> None:
+        self.conv = conv
+
+
+class Items(_Generic):
+    """A list of items: `a | b | c` on the first line, or `- a` lines."""
+
+    def __class_getitem__(cls, conv: type[Converter]) -> "Items":
+        return cls(conv)
+
+
+class Setting(_Generic):
+    """An optional `key: value` line; the parameter name is the key."""
+
+    def __class_getitem__(cls, conv: type[Converter]) -> "Setting":
+        return cls(conv)
+
+
+# German spellings of setting keys (CONTRACT.md: German names are aliases of English ones).
+SETTING_ALIASES = {
+    "bis": "until", "ende": "until", "auswahl": "choices", "geheim": "secret", "mehrheit": "majority",
+    "um": "at", "zeitpunkt": "at", "inhaltswarnung": "cw", "sichtbarkeit": "visibility",
+    "sprache": "language", "konto": "account", "personen": "people", "leute": "people",
+    "name": "name", "vorlauf": "lead", "erinnerung": "remind", "gewicht": "weight",
+    "erinnerungen": "reminders", "dauer": "duration", "ort": "location",
+}
+
+
+@dataclass
+class Param:
+    name: str
+    kind: str  # "word" | "rest" | "items" | "setting"
+    conv: type[Converter]
+    required: bool
+    default: Any = None
+
+
+@dataclass
+class Command:
+    name: str  # English, maybe two words: "duty create"
+    aliases: list[str]
+    func: Callable[..., Awaitable[Any]]
+    params: list[Param]
+    who: str = "all"  # "all" | "organiser"
+    where: str = "any"  # "any" | "dm" | "room"
+    owner: Any = None  # the feature instance, bound at registration
+    names: list[tuple[str, ...]] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return self.name.replace(" ", ".")
+
+    def settings(self) -> dict[str, Param]:
+        return {p.name: p for p in self.params if p.kind == "setting"}
+
+
+def command(name: str, aliases: list[str] | None = None, *, who: str = "all",
+            where: str = "any") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a feature method as a chat command; the signature is parsed once, here."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.__plenum_command__ = Command(  # type: ignore[attr-defined]
+            name=name, aliases=aliases or [], func=func, params=_params(func), who=who, where=where
+        )
+        return func
+
+    return decorate
+
+
+def _params(func: Callable[..., Any]) -> list[Param]:
+    hints = typing.get_type_hints(func)
+    out: list[Param] = []
+    for p in list(inspect.signature(func).parameters.values())[2:]:  # skip self, ctx
+        ann = hints.get(p.name, Text)
+        required = p.default is inspect.Parameter.empty
+        default = None if required else p.default
+        if isinstance(ann, Items):
+            out.append(Param(p.name, "items", ann.conv, required, default))
+        elif isinstance(ann, Setting):
+            out.append(Param(p.name, "setting", ann.conv, False, default))
+        elif isinstance(ann, type) and issubclass(ann, Converter):
+            out.append(Param(p.name, ann.shape, ann, required, default))
+        elif ann is int:
+            out.append(Param(p.name, "word", Int, required, default))
+        else:
+            out.append(Param(p.name, "rest", Text, required, default))
+    if sum(1 for p in out if p.kind == "rest") > 1:
+        raise TypeError(f"{func.__name__}: at most one rest-of-line argument")
+    return out
+
+
+@dataclass
+class Parsed:
+    """The raw pieces of a message body after the command words."""
+
+    head: str
+    items: list[str]
+    settings: dict[str, str]
+    extra_lines: list[str]
+
+
+_SETTING_LINE = re.compile(r"^\s*([A-Za-zÄÖÜäöüß_]+)\s*:\s?(.*)$")
+
+
+def split_body(rest_of_first_line: str, more_lines: list[str], cmd: Command) -> Parsed:
+    wants_items = any(p.kind == "items" for p in cmd.params)
+    settings_known = cmd.settings()
+    head, items = rest_of_first_line, []
+    if wants_items and "|" in head:
+        head, *items = head.split("|")
+    settings: dict[str, str] = {}
+    extra: list[str] = []
+    for line in more_lines:
+        stripped = line.strip()
+        m = _SETTING_LINE.match(line)
+        if m:
+            key = SETTING_ALIASES.get(m.group(1).lower(), m.group(1).lower())
+            if key in settings_known:
+                settings[key] = m.group(2).strip()
+                continue
+        if wants_items and (stripped.startswith("- ") or stripped == "-"):
+            items.append(stripped[1:])
+            continue
+        if wants_items and stripped.startswith("* "):  # Element turns "- " into a list
+            items.append(stripped[1:])
+            continue
+        extra.append(line)
+    items = [i.strip() for i in items if i.strip()]
+    return Parsed(head.strip(), items, settings, extra)
+
+
+_TOKEN = re.compile(r"\S+")
+
+
+async def bind(cmd: Command, ctx: Any, parsed: Parsed) -> dict[str, Any]:
+    """Convert the raw pieces into the handler's keyword arguments, or raise UserError."""
+    kwargs: dict[str, Any] = {}
+    positional = [p for p in cmd.params if p.kind in ("word", "rest")]
+    rest_idx = next((i for i, p in enumerate(positional) if p.kind == "rest"), None)
+    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(parsed.head)]
+    lead = positional if rest_idx is None else positional[:rest_idx]
+    trail = [] if rest_idx is None else positional[rest_idx + 1:]
+    lo, hi = 0, len(tokens)
+    for p in lead:
+        if lo < hi:
+            kwargs[p.name] = await _convert(p, ctx, parsed.head[tokens[lo][0]:tokens[lo][1]])
+            lo += 1
+        elif p.required:
+            raise UserError("error.missing_argument", arg=p.conv.label)
+        else:
+            kwargs[p.name] = p.default
+    for p in reversed(trail):
+        if hi > lo + (1 if rest_idx is not None and positional[rest_idx].required else 0):
+            raw = parsed.head[tokens[hi - 1][0]:tokens[hi - 1][1]]
+            try:
+                kwargs[p.name] = await _convert(p, ctx, raw)
+                hi -= 1
+                continue
+            except UserError:
+                if p.required:
+                    raise
+        if p.required:
+            raise UserError("error.missing_argument", arg=p.conv.label)
+        kwargs[p.name] = p.default
+    if rest_idx is not None:
+        p = positional[rest_idx]
+        raw = parsed.head[tokens[lo][0]:tokens[hi - 1][1]] if lo < hi else ""
+        if parsed.extra_lines:
+            raw = "\n".join([raw, *parsed.extra_lines]).strip("\n")
+        if raw.strip():
+            kwargs[p.name] = await _convert(p, ctx, raw)
+        elif p.required:
+            raise UserError("error.missing_argument", arg=p.conv.label)
+        else:
+            kwargs[p.name] = p.default
+    elif lo < hi:
+        raise UserError("error.too_many_arguments", extra=parsed.head[tokens[lo][0]:])
+    for p in cmd.params:
+        if p.kind == "items":
+            if not parsed.items and p.required:
+                raise UserError("error.missing_items", arg=p.conv.label)
+            kwargs[p.name] = [await _convert(p, ctx, raw) for raw in parsed.items]
+        elif p.kind == "setting":
+            raw = parsed.settings.get(p.name)
+            kwargs[p.name] = p.default if raw is None else await _convert(p, ctx, raw)
+    if parsed.items and not any(p.kind == "items" for p in cmd.params):
+        raise UserError("error.too_many_arguments", extra=" | ".join(parsed.items))
+    return kwargs
+
+
+async def _convert(p: Param, ctx: Any, raw: str) -> Any:
+    value = p.conv.convert(ctx, raw)
+    if inspect.isawaitable(value):
+        value = await value
+    return value
+
+
+def usage(cmd: Command, name: str, label: Callable[[str], str]) -> str:
+    """`!meeting <title> | <date> … [until: <time>]` in the room's language."""
+    parts = ["!" + name]
+    for p in cmd.params:
+        ph = "<" + label(p.conv.label) + ">"
+        if p.kind == "items":
+            parts.append(f"| {ph} | {ph} …")
+        elif p.kind == "setting":
+            parts.append(f"[{p.name}: {ph}]")
+        else:
+            parts.append(ph if p.required else f"[{ph}]")
+    return " ".join(parts)

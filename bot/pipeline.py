@@ -1,0 +1,73 @@
+"""Exactly-once event handling: each event is acted on in one transaction with its handled mark.
+
+The Matrix adapter hands over a sync batch room by room; rooms run concurrently, events
+within a room in order. The adapter stores the sync position only after the whole batch
+went through here, so a crash at any moment re-delivers events that this module then
+recognises as handled or handles for the first time, never twice.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+
+from bot.dispatcher import Dispatcher
+from bot.errors import error_ref
+from bot.feature import Feature
+from bot.ports import Chat, Clock, Incoming
+from storage.core import DirectRooms, HandledEvents, Rooms
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    def __init__(self, db: Database, handled: HandledEvents, rooms: Rooms, dms: DirectRooms, chat: Chat,
+                 dispatcher: Dispatcher, features: list[Feature], clock: Clock, after_commit) -> None:
+        self.db, self.handled, self.rooms, self.dms, self.chat = db, handled, rooms, dms, chat
+        self.dispatcher, self.clock, self.after_commit = dispatcher, clock, after_commit
+        self.routes: dict[str, list[Feature]] = {}
+        for feature in features:
+            for type_ in feature.event_types:
+                self.routes.setdefault(type_, []).append(feature)
+
+    async def handle_batch(self, batch: Mapping[str, Sequence[Incoming]]) -> None:
+        await asyncio.gather(*(self.handle_room(events) for events in batch.values()))
+
+    async def handle_room(self, events: Sequence[Incoming]) -> None:
+        for ev in events:
+            await self.handle(ev)
+
+    async def room_joined(self, room_id: str, ts) -> None:
+        async with self.db.transaction():
+            await self.rooms.set_joined(room_id, ts)
+
+    async def handle(self, ev: Incoming) -> None:
+        if ev.sender == self.chat.own_user_id:
+            return
+        if ev.type == "m.room.message" and ev.msgtype == "m.notice":
+            return  # other bots' notices are never commands
+        info = await self.chat.room_info(ev.room_id)
+        is_dm = bool(info and info.is_direct)
+        try:
+            async with self.db.transaction():
+                if not await self.handled.mark(ev.event_id, ev.room_id, self.clock.now()):
+                    return
+                joined = await self.rooms.joined_at(ev.room_id)
+                if joined is not None and ev.ts < joined:
+                    return
+                if is_dm and await self.dms.get(ev.sender) is None:
+                    await self.dms.set(ev.sender, ev.room_id)
+                if ev.type == "m.room.message" and ev.msgtype == "m.text":
+                    if await self.dispatcher.dispatch(ev, is_dm):
+                        return
+                for feature in self.routes.get(ev.type, ()):
+                    ctx = await self.dispatcher.context(ev, is_dm)
+                    try:
+                        async with self.db.savepoint():
+                            await feature.on_event(ev, ctx)
+                    except Exception:  # noqa: BLE001 - one feature's bug must not block the room
+                        log.exception("event handler error ref=%s in %s for %s", error_ref(), feature.name,
+                                      ev.event_id)
+        finally:
+            self.after_commit()

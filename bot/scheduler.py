@@ -1,0 +1,148 @@
+"""Scheduled work: a database row first, run exactly once, also after downtime.
+
+Features call `schedule()` inside their unit of work; the row is the truth. APScheduler
+only wakes us at the earliest pending due time (rebuilt from the rows at start and after
+every change), and `run_due()` claims each due row in the same transaction as the work's
+effects, so a crash re-runs it at most until it committed, and never after.
+Work that fell due while the bot was down runs at start; if it is later than the grace
+period, a job kind may choose to do something else (e.g. ask the organisers first).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from bot.errors import error_ref
+from bot.ports import Clock
+from storage.core import Job, Jobs
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobHandler:
+    """run(job) does the work; missed(job), if given, replaces it when the job is later than the grace."""
+
+    run: Callable[[Job], Awaitable[None]]
+    missed: Callable[[Job], Awaitable[None]] | None = None
+
+
+class Scheduler:
+    WAKE_ID = "plenum-wake"
+
+    def __init__(self, db: Database, jobs: Jobs, clock: Clock, grace: timedelta,
+                 after_commit: Callable[[], None] = lambda: None) -> None:
+        self.db, self.jobs, self.clock, self.grace, self.after_commit = db, jobs, clock, grace, after_commit
+        self.handlers: dict[str, JobHandler] = {}
+        self._aps: AsyncIOScheduler | None = None
+        self._running = asyncio.Lock()
+
+    def register(self, kind: str, handler: JobHandler) -> None:
+        if kind in self.handlers:
+            raise ValueError(f"job kind registered twice: {kind}")
+        self.handlers[kind] = handler
+
+    async def schedule(self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
+        """Create or move the job `key` (call inside a transaction)."""
+        if kind not in self.handlers:
+            raise ValueError(f"no handler for job kind {kind}")
+        await self.jobs.put(kind, key, due_at, payload or {})
+        self._arm(due_at)
+
+    async def cancel(self, key: str) -> bool:
+        return await self.jobs.cancel(key)
+
+    async def cancel_prefix(self, prefix: str) -> int:
+        return await self.jobs.cancel_prefix(prefix)
+
+    # ------------------------------------------------------------------ running
+    async def run_due(self) -> int:
+        """Run every job that is due now; returns how many ran."""
+        ran = 0
+        async with self._running:
+            while True:
+                now = self.clock.now()
+                due = await self.jobs.due(now)
+                if not due:
+                    break
+                for job in due:
+                    ran += await self._run_one(job, now)
+        await self._rearm()
+        return ran
+
+    async def _run_one(self, job: Job, now: datetime) -> int:
+        handler = self.handlers.get(job.kind)
+        try:
+            async with self.db.transaction():
+                if not await self.jobs.finish(job.id, now):
+                    return 0
+                if handler is None:
+                    log.error("job %s has unknown kind %s; marked failed", job.key, job.kind)
+                    await self.jobs.finish(job.id, now, state="failed", note="unknown kind")
+                    return 0
+                late = now - job.due_at > self.grace
+                if late and handler.missed is not None:
+                    log.info("job %s was due %s, later than the grace period", job.key, job.due_at.isoformat())
+                    await handler.missed(job)
+                else:
+                    await handler.run(job)
+        except Exception:  # noqa: BLE001 - a failing job must not stop the others
+            ref = error_ref()
+            log.exception("job %s failed ref=%s", job.key, ref)
+            async with self.db.transaction():
+                await self.db.execute(
+                    "UPDATE jobs SET state = 'failed', done_at = ?, note = ? WHERE id = ?",
+                    (int(now.timestamp() * 1000), "ref " + ref, job.id),
+                )
+            return 0
+        finally:
+            self.after_commit()
+        return 1
+
+    # ------------------------------------------------------------------ APScheduler facade
+    async def start(self) -> None:
+        """Start waking up at due times; runs what fell due while the bot was down."""
+        self._aps = AsyncIOScheduler(timezone=timezone.utc)
+        self._aps.add_job(self._wake, "interval", seconds=30, id="plenum-poll", coalesce=True,
+                          max_instances=1, misfire_grace_time=None)
+        self._aps.start()
+        await self.run_due()
+
+    async def stop(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+        async with self._running:
+            pass  # let a running job finish
+
+    async def _wake(self) -> None:
+        try:
+            await self.run_due()
+        except Exception:  # noqa: BLE001
+            log.exception("scheduler wake failed")
+
+    def _arm(self, due_at: datetime) -> None:
+        if self._aps is None:
+            return
+        current = self._aps.get_job(self.WAKE_ID)
+        if current is not None and current.next_run_time is not None and current.next_run_time <= due_at:
+            return
+        self._aps.add_job(self._wake, DateTrigger(run_date=max(due_at, datetime.now(timezone.utc))),
+                          id=self.WAKE_ID, replace_existing=True, misfire_grace_time=None)
+
+    async def _rearm(self) -> None:
+        if self._aps is None:
+            return
+        nxt = await self.jobs.next_due()
+        if self._aps.get_job(self.WAKE_ID) is not None:
+            self._aps.remove_job(self.WAKE_ID)
+        if nxt is not None:
+            self._arm(nxt)

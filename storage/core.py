@@ -1,0 +1,301 @@
+"""Core aggregates every feature stands on: sync position, handled events, rooms, outbox, jobs."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database, from_ms, to_ms
+
+MIGRATIONS = [
+    (
+        "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE handled_events (event_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, handled_at INTEGER NOT NULL)",
+        "CREATE INDEX handled_events_at ON handled_events (handled_at)",
+        "CREATE TABLE rooms (room_id TEXT PRIMARY KEY, language TEXT, joined_at INTEGER)",
+        "CREATE TABLE room_roles (room_id TEXT NOT NULL, role TEXT NOT NULL, arg TEXT,"
+        " PRIMARY KEY (room_id, role))",
+        "CREATE TABLE outbox (id INTEGER PRIMARY KEY, room_id TEXT, to_user TEXT, type TEXT NOT NULL,"
+        " content TEXT NOT NULL, ref TEXT, edits_ref TEXT, created_at INTEGER NOT NULL,"
+        " sent_at INTEGER, event_id TEXT, attempts INTEGER NOT NULL DEFAULT 0, failed TEXT)",
+        "CREATE INDEX outbox_pending ON outbox (id) WHERE sent_at IS NULL AND failed IS NULL",
+        "CREATE UNIQUE INDEX outbox_ref ON outbox (ref) WHERE ref IS NOT NULL",
+        "CREATE INDEX outbox_event ON outbox (event_id)",
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL UNIQUE,"
+        " due_at INTEGER NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+        " done_at INTEGER, note TEXT)",
+        "CREATE INDEX jobs_pending ON jobs (due_at) WHERE state = 'pending'",
+        "CREATE TABLE dm_rooms (user_id TEXT PRIMARY KEY, room_id TEXT NOT NULL)",
+    ),
+]
+
+
+class KeyValue:
+    """Small settings that have one value per bot: the sync position above all."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, key: str) -> str | None:
+        return await self.db.fetchval("SELECT value FROM kv WHERE key = ?", (key,))
+
+    async def set(self, key: str, value: str) -> None:
+        await self.db.execute(
+            "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+class HandledEvents:
+    """Event ids already acted on; written in the same transaction as the effects."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def seen(self, event_id: str) -> bool:
+        return await self.db.fetchval("SELECT 1 FROM handled_events WHERE event_id = ?", (event_id,)) is not None
+
+    async def mark(self, event_id: str, room_id: str, at: datetime) -> bool:
+        """Record the event; False if it was already recorded."""
+        n = await self.db.execute_rowcount(
+            "INSERT OR IGNORE INTO handled_events (event_id, room_id, handled_at) VALUES (?, ?, ?)",
+            (event_id, room_id, to_ms(at)),
+        )
+        return n == 1
+
+    async def prune(self, before: datetime) -> int:
+        return await self.db.execute_rowcount("DELETE FROM handled_events WHERE handled_at < ?", (to_ms(before),))
+
+
+@dataclass(frozen=True)
+class RoomSettings:
+    room_id: str
+    language: str | None
+    joined_at: datetime | None
+    roles: dict[str, str | None]
+
+
+class Rooms:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, room_id: str) -> RoomSettings:
+        row = await self.db.fetchone("SELECT language, joined_at FROM rooms WHERE room_id = ?", (room_id,))
+        roles = await self.db.fetchall("SELECT role, arg FROM room_roles WHERE room_id = ?", (room_id,))
+        return RoomSettings(
+            room_id=room_id,
+            language=row["language"] if row else None,
+            joined_at=from_ms(row["joined_at"]) if row else None,
+            roles={r["role"]: r["arg"] for r in roles},
+        )
+
+    async def language(self, room_id: str) -> str | None:
+        return await self.db.fetchval("SELECT language FROM rooms WHERE room_id = ?", (room_id,))
+
+    async def joined_at(self, room_id: str) -> datetime | None:
+        return from_ms(await self.db.fetchval("SELECT joined_at FROM rooms WHERE room_id = ?", (room_id,)))
+
+    async def set_joined(self, room_id: str, at: datetime) -> None:
+        """Remember when the bot joined; events before that are never commands to us."""
+        await self.db.execute(
+            "INSERT INTO rooms (room_id, joined_at) VALUES (?, ?) ON CONFLICT (room_id) DO UPDATE SET"
+            " joined_at = COALESCE(rooms.joined_at, excluded.joined_at)",
+            (room_id, to_ms(at)),
+        )
+
+    async def set_language(self, room_id: str, language: str) -> None:
+        await self.db.execute(
+            "INSERT INTO rooms (room_id, language) VALUES (?, ?) ON CONFLICT (room_id) DO UPDATE SET"
+            " language = excluded.language",
+            (room_id, language),
+        )
+
+    async def set_role(self, room_id: str, role: str, arg: str | None = None) -> None:
+        await self.db.execute(
+            "INSERT INTO room_roles (room_id, role, arg) VALUES (?, ?, ?) ON CONFLICT (room_id, role)"
+            " DO UPDATE SET arg = excluded.arg",
+            (room_id, role, arg),
+        )
+
+    async def clear_role(self, room_id: str, role: str) -> bool:
+        return (
+            await self.db.execute_rowcount("DELETE FROM room_roles WHERE room_id = ? AND role = ?", (room_id, role))
+            > 0
+        )
+
+    async def with_role(self, role: str) -> list[tuple[str, str | None]]:
+        rows = await self.db.fetchall("SELECT room_id, arg FROM room_roles WHERE role = ? ORDER BY room_id", (role,))
+        return [(r["room_id"], r["arg"]) for r in rows]
+
+    async def forget_room(self, room_id: str) -> None:
+        await self.db.execute("DELETE FROM room_roles WHERE room_id = ?", (room_id,))
+        await self.db.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    room_id: str | None
+    to_user: str | None
+    type: str
+    content: dict[str, Any]
+    ref: str | None
+    edits_ref: str | None
+    attempts: int
+
+
+class Outbox:
+    """Messages recorded with the effects that caused them, sent after commit.
+
+    The row id becomes the Matrix transaction id, so a resend after a crash is
+    de-duplicated by the homeserver. `ref` names a message so later edits or lookups
+    (a poll's table, a native poll's event id) can find it; an unsent edit of the same
+    target is replaced, which coalesces bursts of table updates into one edit.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(
+        self,
+        *,
+        room_id: str | None,
+        type: str,
+        content: dict[str, Any],
+        at: datetime,
+        to_user: str | None = None,
+        ref: str | None = None,
+        edits_ref: str | None = None,
+    ) -> int:
+        if edits_ref is not None:
+            pending = await self.db.fetchval(
+                "SELECT id FROM outbox WHERE edits_ref = ? AND sent_at IS NULL AND failed IS NULL", (edits_ref,)
+            )
+            if pending is not None:
+                await self.db.execute("UPDATE outbox SET content = ? WHERE id = ?", (json.dumps(content), pending))
+                return int(pending)
+        return await self.db.execute(
+            "INSERT INTO outbox (room_id, to_user, type, content, ref, edits_ref, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (room_id, to_user, type, json.dumps(content), ref, edits_ref, to_ms(at)),
+        )
+
+    async def pending(self, limit: int = 100) -> list[OutboxItem]:
+        rows = await self.db.fetchall(
+            "SELECT id, room_id, to_user, type, content, ref, edits_ref, attempts FROM outbox"
+            " WHERE sent_at IS NULL AND failed IS NULL ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [
+            OutboxItem(r["id"], r["room_id"], r["to_user"], r["type"], json.loads(r["content"]), r["ref"],
+                       r["edits_ref"], r["attempts"])
+            for r in rows
+        ]
+
+    async def mark_sent(self, item_id: int, event_id: str, room_id: str, at: datetime) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ? WHERE id = ?",
+            (to_ms(at), event_id, room_id, item_id),
+        )
+
+    async def mark_attempt(self, item_id: int, failed: str | None = None) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, failed = ? WHERE id = ?", (failed, item_id)
+        )
+
+    async def event_for_ref(self, ref: str) -> tuple[str, str] | None:
+        """(room_id, event_id) of a sent message by its ref."""
+        row = await self.db.fetchone(
+            "SELECT room_id, event_id FROM outbox WHERE ref = ? AND event_id IS NOT NULL", (ref,)
+        )
+        return (row["room_id"], row["event_id"]) if row else None
+
+    async def ref_for_event(self, event_id: str) -> str | None:
+        return await self.db.fetchval("SELECT ref FROM outbox WHERE event_id = ? AND ref IS NOT NULL", (event_id,))
+
+    async def has_pending(self) -> bool:
+        return await self.db.fetchval(
+            "SELECT 1 FROM outbox WHERE sent_at IS NULL AND failed IS NULL LIMIT 1"
+        ) is not None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    key: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+class Jobs:
+    """Scheduled work as rows: the scheduler only wakes up to run what is due here."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def put(self, kind: str, key: str, due_at: datetime, payload: dict[str, Any]) -> None:
+        """Create or re-time a pending job (key is unique; a done job is re-armed)."""
+        await self.db.execute(
+            "INSERT INTO jobs (kind, key, due_at, payload) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+            " kind = excluded.kind, due_at = excluded.due_at, payload = excluded.payload, state = 'pending',"
+            " done_at = NULL, note = NULL",
+            (kind, key, to_ms(due_at), json.dumps(payload)),
+        )
+
+    async def cancel(self, key: str) -> bool:
+        return await self.db.execute_rowcount(
+            "UPDATE jobs SET state = 'cancelled' WHERE key = ? AND state = 'pending'", (key,)
+        ) > 0
+
+    async def cancel_prefix(self, prefix: str) -> int:
+        return await self.db.execute_rowcount(
+            "UPDATE jobs SET state = 'cancelled' WHERE key LIKE ? AND state = 'pending'", (prefix + "%",)
+        )
+
+    async def due(self, now: datetime, limit: int = 200) -> list[Job]:
+        rows = await self.db.fetchall(
+            "SELECT id, kind, key, due_at, payload FROM jobs WHERE state = 'pending' AND due_at <= ?"
+            " ORDER BY due_at, id LIMIT ?",
+            (to_ms(now), limit),
+        )
+        return [self._job(r) for r in rows]
+
+    async def next_due(self) -> datetime | None:
+        return from_ms(await self.db.fetchval("SELECT MIN(due_at) FROM jobs WHERE state = 'pending'"))
+
+    async def get(self, key: str) -> Job | None:
+        row = await self.db.fetchone(
+            "SELECT id, kind, key, due_at, payload FROM jobs WHERE key = ? AND state = 'pending'", (key,)
+        )
+        return self._job(row) if row else None
+
+    async def finish(self, job_id: int, at: datetime, state: str = "done", note: str | None = None) -> bool:
+        """Mark a pending job finished; False if someone else finished it first."""
+        return await self.db.execute_rowcount(
+            "UPDATE jobs SET state = ?, done_at = ?, note = ? WHERE id = ? AND state = 'pending'",
+            (state, to_ms(at), note, job_id),
+        ) == 1
+
+    @staticmethod
+    def _job(r: Any) -> Job:
+        return Job(r["id"], r["kind"], r["key"], from_ms(r["due_at"]), json.loads(r["payload"]))  # type: ignore[arg-type]
+
+
+class DirectRooms:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, user_id: str) -> str | None:
+        return await self.db.fetchval("SELECT room_id FROM dm_rooms WHERE user_id = ?", (user_id,))
+
+    async def set(self, user_id: str, room_id: str) -> None:
+        await self.db.execute(
+            "INSERT INTO dm_rooms (user_id, room_id) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+            " room_id = excluded.room_id",
+            (user_id, room_id),
+        )
+
+    async def user_for(self, room_id: str) -> str | None:
+        return await self.db.fetchval("SELECT user_id FROM dm_rooms WHERE room_id = ?", (room_id,))

@@ -1,0 +1,9 @@
+"""The migration registry: every component's ordered steps (see Database.migrate)."""
+from __future__ import annotations
+
+from storage import core
+from storage.db import Registry
+
+REGISTRY: Registry = {
+    "core": core.MIGRATIONS,
+}

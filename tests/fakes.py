@@ -1,0 +1,223 @@
+"""Fake transport for conversation tests: the real app, dispatcher and SQLite file; only Matrix is faked."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from bot.app import App, build_app
+from bot.clock import FakeClock
+from bot.config import parse_config
+from bot.ports import Incoming, RoomInfo
+
+BOT = "@plenum:test"
+
+
+@dataclass
+class Sent:
+    room_id: str
+    type: str
+    content: dict[str, Any]
+    event_id: str
+    txn_id: str
+
+    @property
+    def body(self) -> str:
+        return self.content.get("body", "")
+
+    @property
+    def html(self) -> str:
+        return self.content.get("formatted_body", "")
+
+    @property
+    def reply_to(self) -> str | None:
+        return self.content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+
+    @property
+    def mentions(self) -> list[str]:
+        return self.content.get("m.mentions", {}).get("user_ids", [])
+
+
+@dataclass
+class FakeRoom:
+    room_id: str
+    members: list[str]
+    power: dict[str, int] = field(default_factory=dict)
+    creators: list[str] = field(default_factory=list)
+    name: str = ""
+    alias: str | None = None
+    encrypted: bool = False
+    join_rule: str = "invite"
+    state: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    events: dict[str, Incoming] = field(default_factory=dict)
+
+
+class FakeChat:
+    """Implements bot.ports.Chat in memory and records everything the bot does."""
+
+    def __init__(self, own_user_id: str = BOT) -> None:
+        self.own_user_id = own_user_id
+        self.rooms: dict[str, FakeRoom] = {}
+        self.sent: list[Sent] = []
+        self.actions: list[tuple[str, ...]] = []
+        self.txn_seen: dict[str, str] = {}
+        self.fail_sends = 0
+        self._ids = itertools.count(1)
+
+    def add_room(self, room_id: str, members: list[str], **kw: Any) -> FakeRoom:
+        room = FakeRoom(room_id, [self.own_user_id, *members], **kw)
+        self.rooms[room_id] = room
+        return room
+
+    async def room_info(self, room_id: str) -> RoomInfo | None:
+        r = self.rooms.get(room_id)
+        if r is None:
+            return None
+        pl = {"users": dict(r.power)}
+        return RoomInfo(room_id=r.room_id, name=r.name or r.room_id, alias=r.alias, members=tuple(r.members),
+                        power=dict(r.power), users_default=0, creators=tuple(r.creators), encrypted=r.encrypted,
+                        join_rule=r.join_rule, is_direct=len(r.members) == 2, power_levels=pl)
+
+    async def joined_rooms(self) -> list[str]:
+        return list(self.rooms)
+
+    async def send(self, room_id: str, type: str, content: dict[str, Any], txn_id: str) -> str:
+        if self.fail_sends:
+            self.fail_sends -= 1
+            raise ConnectionError("homeserver unreachable")
+        if txn_id in self.txn_seen:  # like a homeserver: same transaction id, same event
+            return self.txn_seen[txn_id]
+        event_id = f"$bot{next(self._ids)}"
+        self.txn_seen[txn_id] = event_id
+        self.sent.append(Sent(room_id, type, content, event_id, txn_id))
+        return event_id
+
+    async def redact(self, room_id: str, event_id: str, reason: str | None = None) -> None:
+        self.actions.append(("redact", room_id, event_id))
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        self.actions.append(("invite", room_id, user_id))
+
+    async def kick(self, room_id: str, user_id: str, reason: str | None = None) -> None:
+        self.actions.append(("kick", room_id, user_id))
+        room = self.rooms.get(room_id)
+        if room and user_id in room.members:
+            room.members.remove(user_id)
+
+    async def set_power_level(self, room_id: str, user_id: str, level: int) -> None:
+        self.actions.append(("power", room_id, user_id, str(level)))
+        self.rooms[room_id].power[user_id] = level
+
+    async def put_state(self, room_id: str, type: str, content: dict[str, Any], state_key: str = "") -> None:
+        self.actions.append(("state", room_id, type, state_key))
+        self.rooms[room_id].state[(type, state_key)] = content
+
+    async def direct_room(self, user_id: str) -> str:
+        room_id = f"!dm-{user_id.strip('@').split(':')[0]}:test"
+        if room_id not in self.rooms:
+            self.add_room(room_id, [user_id])
+        self.actions.append(("dm", user_id))
+        return room_id
+
+    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False) -> str:
+        room_id = f"!new{next(self._ids)}:test"
+        self.add_room(room_id, list(invite), name=name or "")
+        self.actions.append(("create_room", room_id, *invite))
+        return room_id
+
+    async def download(self, mxc_url: str) -> tuple[bytes, str]:
+        return b"\x89PNG fake " + mxc_url.encode(), "image/png"
+
+    async def get_event(self, room_id: str, event_id: str) -> Incoming | None:
+        return self.rooms[room_id].events.get(event_id) if room_id in self.rooms else None
+
+    async def relations(self, room_id: str, event_id: str, rel_type: str) -> list[Incoming]:
+        room = self.rooms.get(room_id)
+        if room is None:
+            return []
+        return [e for e in room.events.values()
+                if e.content.get("m.relates_to", {}).get("event_id") == event_id
+                and e.content.get("m.relates_to", {}).get("rel_type") == rel_type]
+
+    # helpers for assertions
+    def replies_to(self, event_id: str) -> list[Sent]:
+        return [s for s in self.sent if s.reply_to == event_id]
+
+    def in_room(self, room_id: str) -> list[Sent]:
+        return [s for s in self.sent if s.room_id == room_id]
+
+
+def make_config(tmp: Path, **bot: Any) -> Any:
+    admins = bot.pop("admins", ["@admin:test"])
+    lines = [
+        "[matrix]", 'homeserver = "http://127.0.0.1:1"', f'user_id = "{BOT}"', 'access_token = "t"',
+        "[bot]", f'data_dir = "{tmp}"', f"admins = {admins!r}".replace("'", '"'),
+    ]
+    for k, v in bot.items():
+        lines.append(f"{k} = {v!r}".replace("'", '"') if not isinstance(v, bool) else f"{k} = {str(v).lower()}")
+    lines += ["[[mastodon]]", 'name = "main"', 'api_base_url = "http://127.0.0.1:2"', 'access_token = "m"']
+    return parse_config("\n".join(lines), env={})
+
+
+class Conversation:
+    """Drives the real app with typed messages and returns what the bot answered."""
+
+    def __init__(self, app: App, chat: FakeChat, clock: FakeClock) -> None:
+        self.app, self.chat, self.clock = app, chat, clock
+        self._ids = itertools.count(1)
+
+    def event(self, sender: str, body: str, room: str, *, type: str = "m.room.message", msgtype: str = "m.text",
+              content: dict[str, Any] | None = None, reply_to: str | None = None, ts: datetime | None = None,
+              mentions: tuple[str, ...] = (), state_key: str | None = None, redacts: str | None = None) -> Incoming:
+        content = content if content is not None else {"msgtype": msgtype, "body": body}
+        if reply_to:
+            content.setdefault("m.relates_to", {"m.in_reply_to": {"event_id": reply_to}})
+        ev = Incoming(room_id=room, event_id=f"$ev{next(self._ids)}", sender=sender, ts=ts or self.clock.now(),
+                      type=type, content=content, body=body, msgtype=msgtype if type == "m.room.message" else "",
+                      reply_to=reply_to, mentions=mentions, state_key=state_key, redacts=redacts)
+        if room in self.chat.rooms:
+            self.chat.rooms[room].events[ev.event_id] = ev
+        return ev
+
+    async def deliver(self, ev: Incoming) -> list[Sent]:
+        before = len(self.chat.sent)
+        await self.app.pipeline.handle(ev)
+        await self.app.delivery.flush()
+        return self.chat.sent[before:]
+
+    async def say(self, sender: str, body: str, room: str, **kw: Any) -> list[Sent]:
+        return await self.deliver(self.event(sender, body, room, **kw))
+
+    async def reply(self, sender: str, body: str, room: str, **kw: Any) -> Sent:
+        """Send a command and return the single answer to it."""
+        ev = self.event(sender, body, room, **kw)
+        await self.deliver(ev)
+        answers = self.chat.replies_to(ev.event_id)
+        assert len(answers) == 1, f"expected one reply to {body!r}, got {[a.body for a in answers]}"
+        return answers[0]
+
+    async def advance(self, delta: timedelta) -> list[Sent]:
+        """Move time forward and run what fell due."""
+        before = len(self.chat.sent)
+        self.clock.advance(delta)
+        await self.app.scheduler.run_due()
+        await self.app.delivery.flush()
+        return self.chat.sent[before:]
+
+
+START = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+
+
+async def start_conversation(tmp: Path, chat: FakeChat | None = None, start: datetime = START,
+                             publishers: dict | None = None, **bot: Any) -> Conversation:
+    chat = chat or FakeChat()
+    clock = FakeClock(start)
+    app = await build_app(make_config(tmp, **bot), chat, clock, publishers=publishers)
+    for feature in app.features:
+        await feature.on_start()
+    return Conversation(app, chat, clock)
+
+
+__all__ = ["BOT", "FakeChat", "Conversation", "start_conversation", "make_config", "START", "replace", "timedelta"]
