@@ -89,8 +89,11 @@ class Chat(Protocol):
 
     async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False) -> str: ...
 
-    async def download(self, mxc_url: str) -> tuple[bytes, str]:
-        """Media bytes and content type."""
+    async def download(self, media: dict[str, Any]) -> tuple[bytes, str]:
+        """Bytes and content type of the media in an m.image/m.file event's content.
+
+        Handles both plain ("url") and encrypted ("file") attachments.
+        """
         ...
 
     async def get_event(self, room_id: str, event_id: str) -> Incoming | None:

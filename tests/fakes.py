@@ -127,8 +127,9 @@ class FakeChat:
         self.actions.append(("create_room", room_id, *invite))
         return room_id
 
-    async def download(self, mxc_url: str) -> tuple[bytes, str]:
-        return b"\x89PNG fake " + mxc_url.encode(), "image/png"
+    async def download(self, media: dict[str, Any]) -> tuple[bytes, str]:
+        url = media.get("url") or media.get("file", {}).get("url", "")
+        return b"\x89PNG fake " + url.encode(), media.get("info", {}).get("mimetype", "image/png")
 
     async def get_event(self, room_id: str, event_id: str) -> Incoming | None:
         return self.rooms[room_id].events.get(event_id) if room_id in self.rooms else None
