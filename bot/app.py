@@ -32,6 +32,7 @@ class App:
     i18n: I18n
     kv: KeyValue
     rooms: Rooms
+    dms: DirectRooms
     messenger: Messenger
     delivery: Delivery
     scheduler: Scheduler
@@ -100,6 +101,6 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
     dispatcher = Dispatcher(db, registry, i18n, messenger, perms, chat, clock, settings, rooms.language)
     help_feature.bind(registry, dispatcher.usage)
     pipeline = Pipeline(db, handled, rooms, dms, chat, dispatcher, features, clock, delivery.wake)
-    return App(config=config, db=db, clock=clock, chat=chat, i18n=i18n, kv=kv, rooms=rooms, messenger=messenger,
+    return App(config=config, db=db, clock=clock, chat=chat, i18n=i18n, kv=kv, rooms=rooms, dms=dms, messenger=messenger,
                delivery=delivery, scheduler=scheduler, dispatcher=dispatcher, pipeline=pipeline, features=features,
                publishers=publishers)

@@ -1,0 +1,114 @@
+"""The `plenum` command: run, check-config, demo."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+
+
+class SecretFilter(logging.Filter):
+    """Replaces every configured secret in log records with ***, whatever logged it."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            if any(s in message for s in self.secrets):
+                for s in self.secrets:
+                    message = message.replace(s, "***")
+                record.msg, record.args = message, None
+        return True
+
+
+def config_secrets(config: Config) -> list[str]:
+    found = []
+    for secret in (config.matrix.password, config.matrix.access_token):
+        if secret is not None:
+            found.append(secret.get_secret_value())
+    found += [a.access_token.get_secret_value() for a in config.mastodon if a.access_token is not None]
+    return found
+
+
+def setup_logging(level: str, secrets: list[str]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(SecretFilter(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("nio", "apscheduler", "aiohttp", "urllib3", "peewee"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem)
+        return 1
+    print(f"ok: {config.matrix.user_id} on {config.matrix.homeserver}, {len(config.mastodon)} Mastodon account(s)")
+    return 0
+
+
+async def _run(config: Config) -> None:
+    from bot.runner import run_bot
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run_bot(config, stop)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    setup_logging(args.log_level or config.bot.log_level, config_secrets(config))
+    try:
+        asyncio.run(_run(config))
+    except Exception as exc:  # noqa: BLE001 - one line, no traceback with secrets in it
+        logging.getLogger("plenum").error("fatal: %s", exc)
+        return 2
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    setup_logging(args.log_level or "INFO", [])
+    return run_demo(Path(args.data), args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="plenum", description="Matrix bot for local political groups")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the bot until SIGINT/SIGTERM")
+    run.add_argument("--config", required=True, type=Path)
+    run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    check = sub.add_parser("check-config", help="validate a config file")
+    check.add_argument("--config", required=True, type=Path)
+    demo = sub.add_parser("demo", help="local homeserver, Mastodon test server, bot and demo rooms")
+    demo.add_argument("--data", default=os.environ.get("PLENUM_DEMO_DIR", ".plenum-demo"))
+    demo.add_argument("--port", type=int, default=8008, help="homeserver port on 127.0.0.1")
+    demo.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    args = parser.parse_args(argv)
+    handlers = {"run": cmd_run, "check-config": cmd_check_config, "demo": cmd_demo}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

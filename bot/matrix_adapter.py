@@ -1,0 +1,379 @@
+"""The Matrix adapter, the only module that imports nio: login, the exactly-once sync loop, invites, Chat.
+
+Sync position is ours (kv "sync_token"), stored only after a batch was handled; the
+timeline limit is raised and `limited` gaps are filled from /messages, so neither a crash
+nor a burst loses a command. The first sync after start asks for full state, because nio
+keeps no room state across restarts.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nio import (AsyncClient, AsyncClientConfig, DownloadError, JoinError, LoginError, MegolmEvent,
+                 MessageDirection, RoomCreateError, RoomGetEventError, RoomMessagesError, RoomPreset,
+                 RoomPutStateError, RoomSendError, SyncError, WhoamiError)
+from nio.api import RelationshipType
+from nio.crypto.attachments import decrypt_attachment
+
+from bot.config import Config
+from bot.ports import Incoming, RoomInfo
+
+log = logging.getLogger(__name__)
+
+LEGACY_ROOM_VERSIONS = {str(v) for v in range(1, 12)}
+GAP_PAGES = 10  # at most 1,000 events are fetched back to fill one limited timeline
+_PILL = re.compile(r'href="https://matrix\.to/#/(@[^"?/]+)')
+STATE_TYPES = ("m.room.create", "m.room.power_levels", "m.room.join_rules")
+
+
+class MatrixError(Exception):
+    """A homeserver call failed; the message carries no token."""
+
+
+def _ts(ms: int | None) -> datetime:
+    return datetime.fromtimestamp((ms or 0) / 1000, tz=timezone.utc)
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Remove the '> quoted' lines older clients put in front of a reply's body."""
+    if not body.startswith("> "):
+        return body
+    lines = body.split("\n")
+    i = 0
+    while i < len(lines) and lines[i].startswith(">"):
+        i += 1
+    return "\n".join(lines[i:]).lstrip("\n")
+
+
+def to_incoming(room_id: str, event: Any) -> Incoming | None:
+    """nio event -> plain Incoming; None for what the bot cannot read (undecryptable, malformed)."""
+    if isinstance(event, MegolmEvent):
+        log.warning("could not decrypt event %s in %s", event.event_id, room_id)
+        return None
+    source = getattr(event, "source", None) or {}
+    event_type = source.get("type")
+    event_id = getattr(event, "event_id", None) or source.get("event_id")
+    sender = getattr(event, "sender", None) or source.get("sender")
+    if not event_type or not event_id or not sender:
+        return None
+    content = source.get("content") or {}
+    if not isinstance(content, dict):
+        return None
+    relates = content.get("m.relates_to") or {}
+    reply_to = (relates.get("m.in_reply_to") or {}).get("event_id") if isinstance(relates, dict) else None
+    body = content.get("body") if isinstance(content.get("body"), str) else ""
+    if reply_to:
+        body = strip_reply_fallback(body)
+    mentions = set((content.get("m.mentions") or {}).get("user_ids") or []) if isinstance(
+        content.get("m.mentions"), dict) else set()
+    if isinstance(content.get("formatted_body"), str):
+        mentions |= set(_PILL.findall(content["formatted_body"]))
+    ts = getattr(event, "server_timestamp", None) or source.get("origin_server_ts")
+    return Incoming(room_id=room_id, event_id=event_id, sender=sender, ts=_ts(ts), type=event_type,
+                    content=content, body=body, msgtype=content.get("msgtype", "") or "",
+                    reply_to=reply_to, mentions=tuple(sorted(m for m in mentions if isinstance(m, str))),
+                    state_key=source.get("state_key"), redacts=source.get("redacts"))
+
+
+class MatrixAdapter:
+    """Implements bot.ports.Chat over a matrix-nio AsyncClient."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.data_dir = Path(config.bot.data_dir)
+        self.own_user_id = config.matrix.user_id
+        self.client: AsyncClient | None = None
+        self._state: dict[str, dict[str, dict[str, Any]]] = {}  # room -> type -> content/sender
+        self._filter_salt = secrets.token_hex(4)
+
+    # ------------------------------------------------------------------ login
+    async def login(self) -> None:
+        store = self.data_dir / "store"
+        store.mkdir(parents=True, exist_ok=True)  # must exist before the client, or E2EE is silently off
+        device_file = self.data_dir / "device.json"
+        saved = json.loads(device_file.read_text()) if device_file.exists() else {}
+        m = self.config.matrix
+        cfg = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False, request_timeout=60,
+                                max_timeouts=None)
+        client = AsyncClient(m.homeserver, m.user_id, device_id=saved.get("device_id"), store_path=str(store),
+                             config=cfg)
+        if m.access_token is not None:
+            client.access_token = m.access_token.get_secret_value()
+            who = await client.whoami()
+            if isinstance(who, WhoamiError):
+                await client.close()
+                raise MatrixError(f"access token rejected: {who.errcode or who.message}")
+            client.restore_login(m.user_id, who.device_id or saved.get("device_id") or "PLENUM",
+                                 m.access_token.get_secret_value())
+            self._save_device(device_file, client.device_id, None)
+        elif saved.get("access_token") and saved.get("user_id") == m.user_id:
+            client.restore_login(m.user_id, saved["device_id"], saved["access_token"])
+        else:
+            resp = await client.login(m.password.get_secret_value(), device_name=m.device_name)  # type: ignore[union-attr]
+            if isinstance(resp, LoginError):
+                await client.close()
+                raise MatrixError(f"login failed: {resp.message}")
+            self._save_device(device_file, resp.device_id, resp.access_token)
+        self.client = client
+        if client.should_upload_keys:
+            await client.keys_upload()
+        log.info("logged in as %s, device %s", m.user_id, client.device_id)
+
+    def _save_device(self, path: Path, device_id: str, token: str | None) -> None:
+        data = {"user_id": self.own_user_id, "device_id": device_id}
+        if token:
+            data["access_token"] = token
+        path.write_text(json.dumps(data))
+        os.chmod(path, 0o600)
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+
+    # ------------------------------------------------------------------ sync loop
+    def sync_filter(self) -> dict[str, Any]:
+        return {
+            "presence": {"not_types": ["*"]},
+            "account_data": {"not_types": ["*"]},
+            "room": {
+                "timeline": {"limit": 100, "not_types": [f"plenum.unused.{self._filter_salt}"]},
+                "state": {"lazy_load_members": False},
+                "ephemeral": {"not_types": ["*"]},
+            },
+        }
+
+    async def sync_once(self, since: str | None, full_state: bool, timeout_ms: int) -> Any:
+        assert self.client is not None
+        resp = await self.client.sync(timeout=timeout_ms, since=since, full_state=full_state,
+                                      sync_filter=self.sync_filter())
+        if isinstance(resp, SyncError):
+            raise MatrixError(f"sync failed: {resp.status_code or ''} {resp.message}")
+        return resp
+
+    async def collect(self, resp: Any, is_handled, cutoff: datetime | None
+                      ) -> tuple[dict[str, list[Incoming]], list[tuple[str, datetime]]]:
+        """Per-room events of a sync response in order, and rooms the bot just joined.
+
+        A `limited` timeline is filled from /messages back to the last handled event or to
+        `cutoff` (shortly before the previous sync); None means "first sync ever: no history".
+        """
+        batch: dict[str, list[Incoming]] = {}
+        joined: list[tuple[str, datetime]] = []
+        for room_id, info in resp.rooms.join.items():
+            events: list[Incoming] = []
+            for ev in list(info.state):
+                self._track_state(room_id, ev)
+            for ev in info.timeline.events:
+                self._track_state(room_id, ev)
+            if info.timeline.limited and info.timeline.prev_batch and cutoff is not None:
+                events.extend(await self._fill_gap(room_id, info.timeline.prev_batch, is_handled, cutoff))
+            for ev in info.timeline.events:
+                inc = to_incoming(room_id, ev)
+                if inc is not None:
+                    events.append(inc)
+            for ev in [*info.state, *info.timeline.events]:
+                src = getattr(ev, "source", {}) or {}
+                if (src.get("type") == "m.room.member" and src.get("state_key") == self.own_user_id
+                        and (src.get("content") or {}).get("membership") == "join"):
+                    joined.append((room_id, _ts(src.get("origin_server_ts"))))
+            if events:
+                batch[room_id] = events
+        return batch, joined
+
+    async def _fill_gap(self, room_id: str, prev_batch: str, is_handled, cutoff: datetime) -> list[Incoming]:
+        """Events the limited timeline left out, oldest first; stops at what we handled already."""
+        assert self.client is not None
+        found: list[Incoming] = []
+        token: str | None = prev_batch
+        for _ in range(GAP_PAGES):
+            resp = await self.client.room_messages(room_id, start=token, direction=MessageDirection.back, limit=100)
+            if isinstance(resp, RoomMessagesError):
+                log.warning("could not fill a gap in %s: %s", room_id, resp.message)
+                break
+            stop = False
+            for ev in resp.chunk:
+                inc = to_incoming(room_id, ev)
+                if inc is None:
+                    continue
+                if inc.ts < cutoff or await is_handled(inc.event_id):
+                    stop = True
+                    break
+                found.append(inc)
+            if stop or not resp.chunk or not resp.end or resp.end == token:
+                break
+            token = resp.end
+        if found:
+            log.info("filled a gap of %d events in %s", len(found), room_id)
+        return list(reversed(found))
+
+    async def after_sync(self) -> None:
+        """Key housekeeping that sync_forever would do."""
+        c = self.client
+        assert c is not None
+        try:
+            await c.send_to_device_messages()
+            if c.should_upload_keys:
+                await c.keys_upload()
+            if c.should_query_keys:
+                await c.keys_query()
+            if c.should_claim_keys:
+                await c.keys_claim(c.get_users_for_key_claiming())
+        except Exception:  # noqa: BLE001 - encryption housekeeping must not stop the bot
+            log.warning("encryption key housekeeping failed", exc_info=True)
+
+    def _track_state(self, room_id: str, ev: Any) -> None:
+        src = getattr(ev, "source", None) or {}
+        if src.get("type") in STATE_TYPES and src.get("state_key") == "":
+            self._state.setdefault(room_id, {})[src["type"]] = {"content": src.get("content") or {},
+                                                                 "sender": src.get("sender")}
+
+    def invites(self, resp: Any) -> list[tuple[str, str | None, bool]]:
+        """(room_id, inviter, is_direct) for each pending invite."""
+        out = []
+        for room_id, info in resp.rooms.invite.items():
+            inviter, direct = None, False
+            for ev in info.invite_state:
+                src = getattr(ev, "source", {}) or {}
+                if src.get("type") == "m.room.member" and src.get("state_key") == self.own_user_id:
+                    inviter = src.get("sender")
+                    direct = bool((src.get("content") or {}).get("is_direct"))
+            if inviter is None:
+                inviter = getattr(info.invite_state[0], "sender", None) if info.invite_state else None
+            out.append((room_id, inviter, direct))
+        return out
+
+    async def join(self, room_id: str) -> bool:
+        assert self.client is not None
+        resp = await self.client.join(room_id)
+        return not isinstance(resp, JoinError)
+
+    async def decline(self, room_id: str) -> None:
+        assert self.client is not None
+        await self.client.room_leave(room_id)
+
+    # ------------------------------------------------------------------ Chat port
+    async def room_info(self, room_id: str) -> RoomInfo | None:
+        room = self.client.rooms.get(room_id) if self.client else None
+        if room is None:
+            return None
+        state = self._state.get(room_id, {})
+        create = state.get("m.room.create", {})
+        creators: tuple[str, ...] = ()
+        if create and str(create["content"].get("room_version", "1")) not in LEGACY_ROOM_VERSIONS:
+            extra = create["content"].get("additional_creators") or []
+            creators = tuple([create["sender"], *[c for c in extra if isinstance(c, str)]])
+        pl_raw = state.get("m.room.power_levels", {}).get("content", {})
+        pl = room.power_levels
+        members = tuple(room.users.keys())
+        return RoomInfo(room_id=room_id, name=room.display_name, alias=room.canonical_alias, members=members,
+                        power=dict(pl.users), users_default=pl.defaults.users_default, creators=creators,
+                        encrypted=room.encrypted, join_rule=room.join_rule or "invite",
+                        # CONTRACT.md: a room with the bot and one person; a named room is a group room
+                        is_direct=(len(members) == 2 and self.own_user_id in members and not room.invited_users
+                                   and not room.name),
+                        power_levels=dict(pl_raw))
+
+    async def joined_rooms(self) -> list[str]:
+        return list(self.client.rooms) if self.client else []
+
+    async def send(self, room_id: str, type: str, content: dict[str, Any], txn_id: str) -> str:
+        assert self.client is not None
+        resp = await self.client.room_send(room_id, type, content, tx_id=txn_id, ignore_unverified_devices=True)
+        if isinstance(resp, RoomSendError):
+            raise MatrixError(f"send failed: {resp.status_code or ''} {resp.message}")
+        return resp.event_id
+
+    async def redact(self, room_id: str, event_id: str, reason: str | None = None) -> None:
+        assert self.client is not None
+        await self.client.room_redact(room_id, event_id, reason=reason)
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        assert self.client is not None
+        resp = await self.client.room_invite(room_id, user_id)
+        if type(resp).__name__.endswith("Error"):
+            raise MatrixError(f"invite failed: {getattr(resp, 'message', '')}")
+
+    async def kick(self, room_id: str, user_id: str, reason: str | None = None) -> None:
+        assert self.client is not None
+        resp = await self.client.room_kick(room_id, user_id, reason=reason)
+        if type(resp).__name__.endswith("Error"):
+            raise MatrixError(f"kick failed: {getattr(resp, 'message', '')}")
+
+    async def put_state(self, room_id: str, type: str, content: dict[str, Any], state_key: str = "") -> None:
+        assert self.client is not None
+        resp = await self.client.room_put_state(room_id, type, content, state_key=state_key)
+        if isinstance(resp, RoomPutStateError):
+            raise MatrixError(f"state change failed: {resp.message}")
+        if type in STATE_TYPES and state_key == "":
+            self._state.setdefault(room_id, {})[type] = {"content": content, "sender": self.own_user_id}
+
+    async def set_power_level(self, room_id: str, user_id: str, level: int) -> None:
+        current = dict(self._state.get(room_id, {}).get("m.room.power_levels", {}).get("content", {}))
+        if not current and self.client is not None:
+            resp = await self.client.room_get_state_event(room_id, "m.room.power_levels")
+            current = dict(getattr(resp, "content", {}) or {})
+        users = dict(current.get("users") or {})
+        users[user_id] = level
+        current["users"] = users
+        await self.put_state(room_id, "m.room.power_levels", current)
+
+    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False) -> str:
+        assert self.client is not None
+        resp = await self.client.room_create(name=name, invite=list(invite), is_direct=is_direct,
+                                             preset=RoomPreset.trusted_private_chat if is_direct else
+                                             RoomPreset.private_chat)
+        if isinstance(resp, RoomCreateError):
+            raise MatrixError(f"room creation failed: {resp.message}")
+        return resp.room_id
+
+    async def direct_room(self, user_id: str) -> str:
+        return await self.create_room([user_id], is_direct=True)
+
+    async def download(self, media: dict[str, Any]) -> tuple[bytes, str]:
+        assert self.client is not None
+        file = media.get("file")
+        url = file["url"] if isinstance(file, dict) else media.get("url")
+        resp = await self.client.download(mxc=url)
+        if isinstance(resp, DownloadError):
+            raise MatrixError(f"download failed: {resp.message}")
+        data = resp.body
+        if isinstance(file, dict):
+            data = decrypt_attachment(data, file["key"]["k"], file["hashes"]["sha256"], file["iv"])
+        mime = (media.get("info") or {}).get("mimetype") or resp.content_type
+        return data, mime
+
+    async def get_event(self, room_id: str, event_id: str) -> Incoming | None:
+        assert self.client is not None
+        resp = await self.client.room_get_event(room_id, event_id)
+        if isinstance(resp, RoomGetEventError):
+            return None
+        event = resp.event
+        if isinstance(event, MegolmEvent):
+            try:
+                event = self.client.decrypt_event(event)
+            except Exception:  # noqa: BLE001
+                return None
+        return to_incoming(room_id, event)
+
+    async def relations(self, room_id: str, event_id: str, rel_type: str) -> list[Incoming]:
+        assert self.client is not None
+        out = []
+        async for ev in self.client.room_get_event_relations(room_id, event_id, RelationshipType(rel_type)):
+            if isinstance(ev, MegolmEvent):
+                try:
+                    ev = self.client.decrypt_event(ev)
+                except Exception:  # noqa: BLE001
+                    continue
+            inc = to_incoming(room_id, ev)
+            if inc is not None:
+                out.append(inc)
+        out.sort(key=lambda e: e.ts)
+        return out

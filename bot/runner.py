@@ -1,0 +1,114 @@
+"""The running bot: login, the sync loop with our own position, the invite policy, clean shutdown."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from bot.app import App, build_app
+from bot.clock import SystemClock
+from bot.config import Config
+from bot.matrix_adapter import MatrixAdapter, MatrixError
+from bot.ports import Publisher
+
+log = logging.getLogger(__name__)
+
+
+def make_publishers(config: Config) -> dict[str, Publisher]:
+    """One Mastodon publisher per configured account."""
+    if not config.mastodon:
+        return {}
+    from bot.mastodon_adapter import MastodonPublisher
+
+    return {
+        a.name: MastodonPublisher(a.name, a.api_base_url, a.access_token.get_secret_value())  # type: ignore[union-attr]
+        for a in config.mastodon
+    }
+
+
+async def invite_allowed(app: App, inviter: str | None, direct: bool) -> bool:
+    """CONTRACT.md: a direct chat from anyone who shares a room with the bot; other rooms only
+    from an admin or from an organiser of a room the bot is in."""
+    if inviter is None:
+        return False
+    perms = app.dispatcher.perms
+    if perms.is_admin(inviter):
+        return True
+    if direct:
+        for room_id in await app.chat.joined_rooms():
+            info = await app.chat.room_info(room_id)
+            if info is not None and inviter in info.members:
+                return True
+        return False
+    return await perms.organiser_anywhere(inviter)
+
+
+async def handle_invites(app: App, adapter: MatrixAdapter, resp) -> None:
+    for room_id, inviter, direct in adapter.invites(resp):
+        if await invite_allowed(app, inviter, direct):
+            if await adapter.join(room_id):
+                log.info("joined %s on invitation by %s", room_id, inviter)
+                await app.pipeline.room_joined(room_id, app.clock.now())
+                if direct and inviter:
+                    async with app.db.transaction():
+                        if await app.dms.get(inviter) is None:
+                            await app.dms.set(inviter, room_id)
+        else:
+            log.info("declined invite to %s from %s", room_id, inviter)
+            await adapter.decline(room_id)
+
+
+async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, Publisher] | None = None,
+                  on_ready: Callable[[App], None] | None = None) -> None:
+    """Run until `stop` is set; the command in flight is finished, then everything closes."""
+    adapter = MatrixAdapter(config)
+    await adapter.login()
+    app = await build_app(config, adapter, SystemClock(),
+                          publishers if publishers is not None else make_publishers(config))
+    since = await app.kv.get("sync_token")
+    first, backoff = True, 1.0
+    try:
+        while not stop.is_set():
+            sync = asyncio.create_task(adapter.sync_once(since, full_state=first, timeout_ms=0 if first else 30000))
+            stopper = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if sync not in done:
+                sync.cancel()
+                break
+            try:
+                resp = sync.result()
+            except (MatrixError, OSError, asyncio.TimeoutError) as exc:
+                log.warning("sync failed (%s); retrying in %.0f s", type(exc).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(60.0, backoff * 2)
+                continue
+            except Exception:  # noqa: BLE001 - e.g. aiohttp errors; the loop must go on
+                log.exception("sync failed; retrying in %.0f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(60.0, backoff * 2)
+                continue
+            backoff = 1.0
+            await handle_invites(app, adapter, resp)
+            last = await app.kv.get("last_sync_at")
+            cutoff = datetime.fromisoformat(last) - timedelta(minutes=5) if last and since else None
+            batch, joined = await adapter.collect(resp, app.pipeline.handled.seen, cutoff)
+            for room_id, ts in joined:
+                await app.pipeline.room_joined(room_id, ts)
+            await app.pipeline.handle_batch(batch)
+            async with app.db.transaction():
+                await app.kv.set("sync_token", resp.next_batch)
+                await app.kv.set("last_sync_at", app.clock.now().isoformat())
+            since = resp.next_batch
+            await adapter.after_sync()
+            if first:
+                first = False
+                await app.start()
+                log.info("ready: %d rooms", len(await adapter.joined_rooms()))
+                if on_ready is not None:
+                    on_ready(app)
+    finally:
+        await app.stop()
+        await adapter.close()
+        log.info("stopped")
