@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from storage import core
+from storage import safespace
 from storage.db import Registry
 
 REGISTRY: Registry = {
     "core": core.MIGRATIONS,
+    "safespace": safespace.MIGRATIONS,
 }
