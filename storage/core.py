@@ -195,7 +195,8 @@ class Outbox:
 
     async def mark_sent(self, item_id: int, event_id: str, room_id: str, at: datetime) -> None:
         await self.db.execute(
-            "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ? WHERE id = ?",
+            # the content is not needed once sent: keeping it would keep what people said
+            "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ?, content = '{}', to_user = NULL WHERE id = ?",
             (to_ms(at), event_id, room_id, item_id),
         )
 
@@ -213,6 +214,12 @@ class Outbox:
 
     async def ref_for_event(self, event_id: str) -> str | None:
         return await self.db.fetchval("SELECT ref FROM outbox WHERE event_id = ? AND ref IS NOT NULL", (event_id,))
+
+    async def prune_sent(self, before: datetime) -> int:
+        """Drop sent rows without a ref (nobody looks them up again)."""
+        return await self.db.execute_rowcount(
+            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND ref IS NULL AND sent_at < ?", (to_ms(before),)
+        )
 
     async def has_pending(self) -> bool:
         return await self.db.fetchval(
@@ -296,6 +303,9 @@ class DirectRooms:
             " room_id = excluded.room_id",
             (user_id, room_id),
         )
+
+    async def forget(self, user_id: str) -> bool:
+        return await self.db.execute_rowcount("DELETE FROM dm_rooms WHERE user_id = ?", (user_id,)) > 0
 
     async def user_for(self, room_id: str) -> str | None:
         return await self.db.fetchval("SELECT user_id FROM dm_rooms WHERE room_id = ?", (room_id,))

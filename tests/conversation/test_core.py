@@ -122,3 +122,24 @@ async def test_reply_survives_failed_send_without_duplicate(conv):
     await conv.app.delivery.flush()  # first attempt fails, retried in the same flush
     await conv.app.delivery.flush()
     assert len(conv.chat.replies_to(ev.event_id)) == 1
+
+
+async def test_mydata_and_forget_with_confirmation(conv):
+    conv.chat.add_room("!dm:test", [ALICE])
+    await conv.reply(ALICE, "hilfe", "!dm:test")  # the bot now remembers the direct chat
+    shown = await conv.reply(ALICE, "meinedaten", "!dm:test")
+    assert "Direktchat" in shown.body
+    refused = await conv.reply(ALICE, "vergessen bestätigen", "!dm:test")
+    assert "nichts zu bestätigen" in refused.body
+    asked = await conv.reply(ALICE, "vergessen", "!dm:test")
+    assert "bestätigen" in asked.body
+    done = await conv.reply(ALICE, "vergessen bestätigen", "!dm:test")
+    assert "Direktchat" in done.body
+    assert await conv.app.dms.get(ALICE) is None
+
+
+async def test_every_message_key_exists_in_both_languages(conv):
+    i18n = conv.app.i18n
+    assert i18n.keys["de"] == i18n.keys["en"], (i18n.keys["de"] ^ i18n.keys["en"])
+    for cmd in conv.app.dispatcher.registry.commands:
+        assert i18n.has("de", "help." + cmd.key) and i18n.has("en", "help." + cmd.key), cmd.key

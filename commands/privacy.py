@@ -1,0 +1,84 @@
+"""!mydata / !meinedaten and !forget / !vergessen: what the bot stores about me, and erasing it.
+
+Also the housekeeping job that keeps stored traces short-lived (handled event ids, sent messages).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.errors import UserError
+from bot.feature import Ctx, Feature
+from bot.grammar import command
+from bot.render import Rich, bullets, lines, plain
+from bot.scheduler import JobHandler, Scheduler
+from storage.core import DirectRooms, HandledEvents, Job, Outbox
+
+CONFIRM_WINDOW = timedelta(minutes=10)
+KEEP_TRACES = timedelta(days=30)
+HOUSEKEEPING_EVERY = timedelta(days=1)
+
+
+class Privacy(Feature):
+    name = "privacy"
+
+    def __init__(self, dms: DirectRooms, handled: HandledEvents, outbox: Outbox, scheduler: Scheduler,
+                 clock) -> None:
+        self.dms, self.handled, self.outbox, self.scheduler, self.clock = dms, handled, outbox, scheduler, clock
+        self.features: list[Feature] = []
+        self._asked: dict[str, datetime] = {}  # user -> when they asked to forget (awaiting confirmation)
+
+    def bind(self, features: list[Feature]) -> None:
+        """All features are known only after they are built."""
+        self.features = [f for f in features if f is not self]
+
+    async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:
+        return [plain(ctx.t("privacy.core.dm"))] if await self.dms.get(user_id) else []
+
+    async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:
+        return [plain(ctx.t("privacy.core.dm_forgotten"))] if await self.dms.forget(user_id) else []
+
+    async def _collect(self, ctx: Ctx, method: str) -> list[Rich]:
+        found: list[Rich] = []
+        for feature in [*self.features, self]:
+            found += await getattr(feature, method)(ctx.sender, ctx)
+        return found
+
+    @command("mydata", aliases=["meinedaten"])
+    async def mydata(self, ctx: Ctx):
+        found = await self._collect(ctx, "my_data")
+        if not found:
+            await ctx.reply("privacy.nothing")
+            return
+        await ctx.reply_rich(lines([ctx.rich("privacy.header"), bullets(found), ctx.rich("privacy.how_to_forget")]))
+
+    @command("forget", aliases=["vergessen"])
+    async def forget_ask(self, ctx: Ctx):
+        self._asked[ctx.sender] = ctx.now
+        await ctx.reply("privacy.confirm_forget")
+
+    @command("forget confirm", aliases=["vergessen bestätigen", "vergessen bestaetigen", "vergessen ja"])
+    async def forget_confirm(self, ctx: Ctx):
+        asked = self._asked.pop(ctx.sender, None)
+        if asked is None or ctx.now - asked > CONFIRM_WINDOW:
+            raise UserError("privacy.not_asked", usage=False)
+        done = await self._collect(ctx, "forget")
+        if not done:
+            await ctx.reply("privacy.nothing")
+            return
+        await ctx.reply_rich(lines([ctx.rich("privacy.forgotten"), bullets(done)]))
+
+    # ------------------------------------------------------------------ housekeeping
+    def jobs(self) -> dict[str, JobHandler]:
+        return {"core.housekeeping": JobHandler(self._housekeeping)}
+
+    async def on_start(self) -> None:
+        if not await self.scheduler.jobs.get("core.housekeeping"):
+            async with self.scheduler.db.transaction():
+                await self.scheduler.schedule("core.housekeeping", "core.housekeeping",
+                                              self.clock.now() + HOUSEKEEPING_EVERY)
+
+    async def _housekeeping(self, job: Job) -> None:
+        before = self.clock.now() - KEEP_TRACES
+        await self.handled.prune(before)
+        await self.outbox.prune_sent(before)
+        await self.scheduler.schedule("core.housekeeping", "core.housekeeping", self.clock.now() + HOUSEKEEPING_EVERY)

@@ -1,0 +1,81 @@
+"""Config: unknown keys are errors naming the key; secrets from the environment; check-config exit codes."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, parse_config
+
+GOOD = """
+[matrix]
+homeserver = "https://matrix.example.org"
+user_id = "@plenum:example.org"
+password = "secret"
+
+[bot]
+admins = ["@alice:example.org"]
+
+[[mastodon]]
+name = "main"
+api_base_url = "https://social.example"
+access_token = "token"
+"""
+
+
+def test_good_config_and_defaults():
+    c = parse_config(GOOD, env={})
+    assert c.bot.language == "de" and c.bot.timezone == "Europe/Berlin"
+    assert c.bot.approvals_required == 1 and c.bot.catch_up_minutes == 15
+    assert c.mastodon[0].access_token.get_secret_value() == "token"
+    assert "secret" not in repr(c)
+
+
+def test_unknown_keys_are_errors_naming_the_key():
+    with pytest.raises(ConfigError) as err:
+        parse_config(GOOD.replace("[bot]", "[bot]\nlanguag = \"de\""), env={})
+    assert err.value.problems == ["bot.languag: unknown key"]
+
+
+def test_one_line_per_problem():
+    text = GOOD.replace('user_id = "@plenum:example.org"', 'user_id = "plenum"').replace(
+        "[bot]", '[bot]\ntimezone = "Mars/Olympus"')
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, env={})
+    keys = sorted(p.split(":")[0] for p in err.value.problems)
+    assert keys == ["bot.timezone", "matrix.user_id"]
+
+
+def test_secrets_from_environment():
+    text = GOOD.replace('password = "secret"\n', "").replace('access_token = "token"\n', "")
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, env={})
+    assert any(p.startswith("matrix") for p in err.value.problems)
+    assert any(p.startswith("mastodon.0") for p in err.value.problems)
+    c = parse_config(text, env={"PLENUM_MATRIX_ACCESS_TOKEN": "t1", "PLENUM_MASTODON_MAIN_TOKEN": "t2"})
+    assert c.matrix.access_token.get_secret_value() == "t1"
+    assert c.mastodon[0].access_token.get_secret_value() == "t2"
+
+
+def test_example_config_is_valid():
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    parse_config(example.read_text(), env={})
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_check_config_cli(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text(GOOD)
+    assert run_cli("check-config", "--config", str(good)).returncode == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GOOD.replace("[bot]", "[bot]\nfoo = 1\nlanguage = \"fr\""))
+    result = run_cli("check-config", "--config", str(bad))
+    assert result.returncode != 0
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("bot.") and lines[1].startswith("bot.")
+    assert "secret" not in result.stdout + result.stderr

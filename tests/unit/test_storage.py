@@ -1,0 +1,78 @@
+"""Storage: migrations from an empty database and from every earlier version; WAL; the outbox and jobs."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from storage.core import Jobs, Outbox
+from storage.db import Database
+from storage.schema import REGISTRY
+
+T0 = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+
+
+async def open_db(tmp_path) -> Database:
+    db = Database(tmp_path / "plenum.db")
+    await db.open()
+    return db
+
+
+async def test_migrations_from_empty_and_idempotent(tmp_path):
+    db = await open_db(tmp_path)
+    versions = await db.migrate(REGISTRY)
+    assert versions == {name: len(steps) for name, steps in REGISTRY.items()}
+    assert await db.migrate(REGISTRY) == versions
+    assert (await db.fetchval("PRAGMA journal_mode")) == "wal"
+    await db.close()
+
+
+async def test_migrations_from_every_earlier_version(tmp_path):
+    for component, steps in REGISTRY.items():
+        for stop in range(len(steps)):
+            db = Database(tmp_path / f"{component}-{stop}.db")
+            await db.open()
+            partial = {name: (s[:stop] if name == component else s) for name, s in REGISTRY.items()}
+            await db.migrate(partial)
+            assert (await db.migrate(REGISTRY))[component] == len(steps)
+            await db.close()
+
+
+async def test_failed_step_rolls_back_completely(tmp_path):
+    db = await open_db(tmp_path)
+    bad = {"x": [("CREATE TABLE a (id INTEGER)", "CREATE TABLE a (id INTEGER)")]}
+    try:
+        await db.migrate(bad)
+    except Exception:
+        pass
+    assert await db.fetchval("SELECT COUNT(*) FROM sqlite_master WHERE name = 'a'") == 0
+    assert await db.fetchval("SELECT version FROM schema_version WHERE component = 'x'") is None
+    await db.close()
+
+
+async def test_outbox_coalesces_pending_edits(tmp_path):
+    db = await open_db(tmp_path)
+    await db.migrate(REGISTRY)
+    outbox = Outbox(db)
+    async with db.transaction():
+        await outbox.add(room_id="!r", type="m.room.message", content={"body": "t"}, at=T0, ref="poll:1")
+        first = await outbox.add(room_id=None, type="m.room.message", content={"body": "1"}, at=T0,
+                                 edits_ref="poll:1")
+        second = await outbox.add(room_id=None, type="m.room.message", content={"body": "2"}, at=T0,
+                                  edits_ref="poll:1")
+    assert first == second
+    pending = await outbox.pending()
+    assert [p.content["body"] for p in pending] == ["t", "2"]
+    await db.close()
+
+
+async def test_jobs_claim_once(tmp_path):
+    db = await open_db(tmp_path)
+    await db.migrate(REGISTRY)
+    jobs = Jobs(db)
+    async with db.transaction():
+        await jobs.put("k", "key1", T0, {"a": 1})
+    [job] = await jobs.due(T0 + timedelta(seconds=1))
+    async with db.transaction():
+        assert await jobs.finish(job.id, T0)
+        assert not await jobs.finish(job.id, T0)
+    assert await jobs.due(T0 + timedelta(days=1)) == []
+    await db.close()
