@@ -62,6 +62,9 @@ async def test_hilfe_answered_as_notice_reply(bot_factory, matrix_user):
     assert answer.sender == bot.user_id
     assert "Das kann ich" in answer.body
     assert bot.stop() == 0
+    log = bot.log_text()
+    assert bot.password not in log and "syt_" not in log  # no password, no access token
+    assert (bot.workdir / "data" / "device.json").stat().st_mode & 0o077 == 0
 
 
 async def test_command_sent_while_stopped_is_answered_once_after_restart(bot_factory, matrix_user):
