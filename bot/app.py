@@ -16,8 +16,12 @@ from bot.ports import Chat, Clock, Publisher
 from bot.scheduler import Scheduler
 from commands.help import Help
 from commands.rooms import RoomsFeature
+from commands.awareness import Awareness
+from commands.safespace import SafeSpaceFeature, SpaceBook
+from commands.speakers import Speakers
 from storage.core import DirectRooms, HandledEvents, Jobs, KeyValue, Outbox, Rooms
 from storage.db import Database
+from storage.safespace import Admissions, Reports, Requests, SafeSpaces, SpeakersLists
 from storage.schema import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -83,9 +87,14 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
     perms = Permissions(chat, config.bot.admins)
 
     help_feature = Help()
+    spaces, admissions, requests = SafeSpaces(db), Admissions(db), Requests(db)
+    book = SpaceBook(spaces, rooms, config.bot.language)
     features: list[Feature] = [
         help_feature,
         RoomsFeature(rooms, [a.name for a in config.mastodon]),
+        SafeSpaceFeature(book, spaces, admissions, requests, rooms),
+        Awareness(book, spaces, admissions, requests, Reports(db, config.bot.data_dir / "safespace.key"), dms, scheduler),
+        Speakers(SpeakersLists(db)),
     ]
     for feature in features:
         for kind, handler in feature.jobs().items():

@@ -1,0 +1,161 @@
+"""The awareness team's side: admit or deny requests, remove people from safe spaces, anonymous reports.
+
+Commands here work only in a room with the role "awareness"; each answer there is the log
+of the action. A report reaches that room without its sender: no name, no reply relation,
+no log line; the database keeps only a keyed reference (storage.safespace.Reports), and the
+messages that tie a report number to the reporter's direct chat are dropped from the outbox
+once delivered. `name: yes` names the reporter on purpose.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from bot.errors import UserError
+from bot.feature import Ctx, Feature
+from bot.grammar import Number, Setting, Text, User, YesNo, command
+from bot.render import Rich
+from bot.scheduler import JobHandler, Scheduler
+from commands.safespace import SpaceBook, rich_in
+from storage.core import DirectRooms, Job
+from storage.safespace import PRIVATE_REF, Admissions, Reports, Requests, SafeSpaces
+
+SCRUB_JOB = "safespace.scrub"
+SCRUB_AFTER = timedelta(minutes=1)
+
+
+def private_ref() -> str:
+    return PRIVATE_REF + secrets.token_hex(8)
+
+
+class Awareness(Feature):
+    name = "awareness"
+
+    def __init__(self, book: SpaceBook, spaces: SafeSpaces, admissions: Admissions, requests: Requests,
+                 reports: Reports, dms: DirectRooms, scheduler: Scheduler) -> None:
+        self.book, self.spaces, self.admissions, self.requests = book, spaces, admissions, requests
+        self.reports, self.dms, self.scheduler = reports, dms, scheduler
+
+    def jobs(self) -> dict[str, JobHandler]:
+        return {SCRUB_JOB: JobHandler(run=self._scrub)}
+
+    async def _require_awareness_room(self, ctx: Ctx) -> None:
+        if "awareness" not in (await self.book.rooms.get(ctx.room_id)).roles:
+            raise UserError("awareness.only_here", usage=False)
+
+    # ------------------------------------------------------------------ admission decisions
+    @command("admit", aliases=["zulassen"], where="room")
+    async def admit(self, ctx: Ctx, number: Number):
+        await self._require_awareness_room(ctx)
+        request = await self.requests.get(number)
+        if request is None:
+            raise UserError("awareness.unknown_request", number=number, usage=False)
+        space = await self.spaces.get(request.room_id)
+        info = await ctx.chat.room_info(request.room_id)
+        if space is None or info is None:
+            await self.requests.close(number)
+            raise UserError("awareness.space_gone", number=number, usage=False)
+        if request.user_id not in info.members:
+            await ctx.chat.invite(space.room_id, request.user_id)
+        await self.requests.close(number)
+        await self.admissions.lift_removal(space.room_id, request.user_id)
+        await self.admissions.set(space.room_id, request.user_id, "admitted")
+        lang = await self.book.language(space.room_id)
+        await ctx.messenger.dm(request.user_id, rich_in(ctx, lang, "safespace.admitted_dm", name=info.name))
+        await ctx.reply("awareness.admitted", number=number, user=request.user_id, name=info.name)
+
+    @command("deny", aliases=["ablehnen"], where="room")
+    async def deny(self, ctx: Ctx, number: Number):
+        await self._require_awareness_room(ctx)
+        request = await self.requests.get(number)
+        if request is None:
+            raise UserError("awareness.unknown_request", number=number, usage=False)
+        await self.requests.close(number)
+        name = await self.book.name(ctx.chat, request.room_id)
+        lang = await self.book.language(request.room_id)
+        await ctx.messenger.dm(request.user_id, rich_in(ctx, lang, "safespace.denied_dm", name=name))
+        await ctx.reply("awareness.denied", number=number, user=request.user_id, name=name)
+
+    @command("remove", aliases=["entfernen", "rauswerfen"], where="room")
+    async def remove(self, ctx: Ctx, user: User, space: Text):
+        await self._require_awareness_room(ctx)
+        found, info = await self.book.resolve(ctx.chat, space)
+        if info.level(user) >= info.level(ctx.chat.own_user_id):
+            raise UserError("awareness.cannot_remove", user=user, name=info.name, usage=False)
+        lang = await self.book.language(found.room_id)
+        was_member = user in info.members
+        if was_member:
+            await ctx.chat.kick(found.room_id, user, reason=ctx.i18n.t(lang, "awareness.kick_reason"))
+        if info.power.get(user, 0) > 0:
+            await ctx.chat.set_power_level(found.room_id, user, 0)
+        await self.admissions.drop(found.room_id, user)
+        pending = await self.requests.find(found.room_id, user)
+        if pending is not None:
+            await self.requests.close(pending.id)
+        await self.admissions.remove(found.room_id, user)
+        await ctx.reply("awareness.removed" if was_member else "awareness.removed_not_member", user=user,
+                        name=info.name)
+
+    # ------------------------------------------------------------------ anonymous reports
+    @command("report", aliases=["melden", "meldung"], where="dm")
+    async def report(self, ctx: Ctx, text: Text, name: Setting[YesNo] = False):
+        await self.book.require_member(ctx)
+        awareness = await self.book.awareness_room()
+        if awareness is None:
+            raise UserError("awareness.no_room", usage=False)
+        number = await self.reports.create(ctx.sender)
+        lang = await self.book.language(awareness)
+        if name:
+            message = rich_in(ctx, lang, "awareness.report_named", number=number, text=text, user=ctx.sender)
+        else:
+            message = rich_in(ctx, lang, "awareness.report", number=number, text=text)
+        # No reply_to and no mention: nothing in the event points back at the direct chat.
+        await ctx.messenger.send(awareness, message, ref=private_ref())
+        await ctx.reply("awareness.report_sent_named" if name else "awareness.report_sent", number=number,
+                        ref=private_ref())
+        await self._arm_scrub(ctx)
+
+    @command("answer", aliases=["antworten", "antwort"], where="room")
+    async def answer(self, ctx: Ctx, number: Number, text: Text):
+        await self._require_awareness_room(ctx)
+        if not await self.reports.exists(number):
+            raise UserError("awareness.unknown_report", number=number, usage=False)
+        reporter = await self.reports.reporter(number, await self._everyone(ctx))
+        if reporter is None:
+            raise UserError("awareness.report_unreachable", number=number, usage=False)
+        dm_room = await self.dms.get(reporter)
+        lang = await self.book.language(dm_room) if dm_room else self.book.default_language
+        message = rich_in(ctx, lang, "awareness.answer_dm", number=number, text=text)
+        if dm_room is not None:
+            await ctx.messenger.send(dm_room, message, ref=private_ref())
+        else:
+            await ctx.messenger.dm(reporter, message, ref=private_ref())
+        await ctx.reply("awareness.answer_sent", number=number)
+        await self._arm_scrub(ctx)
+
+    async def _everyone(self, ctx: Ctx) -> set[str]:
+        """Candidates for a report's keyed reference: everyone in a room with the bot."""
+        people: set[str] = set()
+        for room_id in await ctx.chat.joined_rooms():
+            info = await ctx.chat.room_info(room_id)
+            if info is not None:
+                people.update(info.members)
+        people.discard(ctx.chat.own_user_id)
+        return people
+
+    async def _arm_scrub(self, ctx: Ctx) -> None:
+        await self.scheduler.schedule(SCRUB_JOB, SCRUB_JOB, ctx.now + SCRUB_AFTER)
+
+    async def _scrub(self, job: Job) -> None:
+        if await self.reports.scrub_private_messages():
+            await self.scheduler.schedule(SCRUB_JOB, SCRUB_JOB, self.scheduler.clock.now() + SCRUB_AFTER)
+
+    # ------------------------------------------------------------------ privacy
+    async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:
+        # Only a count: report numbers in a reply to the reporter would tie them together again.
+        n = len(await self.reports.of_user(user_id))
+        return [ctx.rich("awareness.mydata_reports", n)] if n else []
+
+    async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:
+        n = len(await self.reports.erase_routes(user_id))
+        return [ctx.rich("awareness.forgot_reports", n)] if n else []

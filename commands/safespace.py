@@ -1,0 +1,333 @@
+"""FINTA* safe spaces: marking a room, its rules, admission by self-declaration, the rules gate.
+
+A member asks in a direct chat (`!safespace join`), reads the rules, confirms (`!confirm`)
+and is invited, or, with approval on, the awareness team decides (commands/awareness.py).
+Whoever joins below level 1 is sent the rules and may write only after `!accept`.
+Nothing said in a safe space is stored: the bot only reacts to membership events there
+and to its own commands. After `!accept` the bot keeps nothing about the person; the
+power level in the room is the record.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.errors import UserError
+from bot.feature import Ctx, Feature
+from bot.grammar import Converter, Text, command
+from bot.ports import Chat, Incoming, RoomInfo
+from bot.render import Rich, fmt, lines, plain
+from commands.powerlevels import WRITE_LEVEL, missing_powers, muted_power_levels
+from storage.core import Rooms
+from storage.safespace import Admissions, Requests, SafeSpace, SafeSpaces
+
+MAX_RULES = 4000
+_NUMBER = re.compile(r"^#?(\d+)$")
+
+
+class SpaceBook:
+    """Finding safe spaces by name, alias or number; the awareness room; who belongs to the group."""
+
+    def __init__(self, spaces: SafeSpaces, rooms: Rooms, default_language: str) -> None:
+        self.spaces, self.rooms, self.default_language = spaces, rooms, default_language
+
+    async def listing(self, chat: Chat) -> list[tuple[SafeSpace, RoomInfo]]:
+        out = []
+        for space in await self.spaces.all():
+            info = await chat.room_info(space.room_id)
+            if info is not None:  # the bot is still in the room
+                out.append((space, info))
+        return out
+
+    async def resolve(self, chat: Chat, raw: str) -> tuple[SafeSpace, RoomInfo]:
+        wanted = raw.strip()
+        listing = await self.listing(chat)
+        number = _NUMBER.match(wanted)
+        if number:
+            found = [(s, i) for s, i in listing if s.id == int(number.group(1))]
+        else:
+            low = wanted.casefold()
+            found = [(s, i) for s, i in listing if low in (s.room_id.casefold(), (i.alias or "").casefold())]
+            if not found:
+                found = [(s, i) for s, i in listing if i.name.casefold() == low]
+        if not found:
+            raise UserError("safespace.unknown", name=wanted, usage=False)
+        if len(found) > 1:
+            raise UserError("safespace.ambiguous", name=wanted, usage=False)
+        return found[0]
+
+    async def name(self, chat: Chat, room_id: str) -> str:
+        info = await chat.room_info(room_id)
+        return info.name if info is not None else room_id
+
+    async def awareness_room(self) -> str | None:
+        rooms = await self.rooms.with_role("awareness")
+        return rooms[0][0] if rooms else None
+
+    async def is_awareness_member(self, chat: Chat, user_id: str) -> bool:
+        for room_id, _ in await self.rooms.with_role("awareness"):
+            info = await chat.room_info(room_id)
+            if info is not None and user_id in info.members:
+                return True
+        return False
+
+    async def language(self, room_id: str) -> str:
+        return await self.rooms.language(room_id) or self.default_language
+
+    async def is_group_member(self, chat: Chat, user_id: str) -> bool:
+        """Shares a group room (not just a direct chat) with the bot: strangers cannot ask or report."""
+        for room_id in await chat.joined_rooms():
+            info = await chat.room_info(room_id)
+            if info is not None and not info.is_direct and user_id in info.members:
+                return True
+        return False
+
+    async def require_member(self, ctx: Ctx) -> None:
+        if not await self.is_group_member(ctx.chat, ctx.sender):
+            raise UserError("safespace.members_only", usage=False)
+
+
+def rich_in(ctx: Ctx, lang: str, key: str, **params) -> Rich:
+    """A catalogue message in another language than the command's (e.g. the space's, for a DM)."""
+    return fmt(ctx.i18n.template(lang, key), **params)
+
+
+class SpaceOption(Converter):
+    label = "safespace_option"
+    WORDS = {"approval": "approval", "genehmigung": "approval", "freigabe": "approval", "knock": "knock",
+             "anklopfen": "knock", "klopfen": "knock"}
+
+    @classmethod
+    def convert(cls, ctx, raw: str) -> str:
+        option = cls.WORDS.get(raw.strip().lower())
+        if option is None:
+            raise UserError("safespace.bad_option", value=raw)
+        return option
+
+
+class SafeSpaceFeature(Feature):
+    name = "safespace"
+    event_types = frozenset({"m.room.member"})
+
+    def __init__(self, book: SpaceBook, spaces: SafeSpaces, admissions: Admissions, requests: Requests,
+                 rooms: Rooms) -> None:
+        self.book, self.spaces, self.admissions, self.requests, self.rooms = book, spaces, admissions, requests, rooms
+
+    # ------------------------------------------------------------------ organisers
+    @command("room safespace", aliases=["raum schutzraum"], who="organiser", where="room")
+    async def mark(self, ctx: Ctx, option: SpaceOption = None, other: SpaceOption = None):
+        options = {option, other} - {None}
+        if "announcements" in (await self.rooms.get(ctx.room_id)).roles:
+            raise UserError("safespace.is_announcements", usage=False)
+        info = await ctx.room()
+        own = ctx.chat.own_user_id
+        missing = missing_powers(info.power_levels, info.level(own))
+        if missing:
+            raise UserError("safespace.bot_lacks", usage=False,
+                            missing=", ".join(ctx.t("safespace.power." + m) for m in missing))
+        join_rule = "knock" if "knock" in options else "invite"
+        await ctx.chat.put_state(ctx.room_id, "m.room.join_rules", {"join_rule": join_rule})
+        await ctx.chat.put_state(ctx.room_id, "m.room.power_levels",
+                                 muted_power_levels(info.power_levels, info.members, info.creators, own))
+        await self.rooms.set_role(ctx.room_id, "safespace")
+        space = await self.spaces.mark(ctx.room_id, approval="approval" in options)
+        parts = [ctx.rich("safespace.marked", number=space.id),
+                 ctx.rich("safespace.marked_" + join_rule),
+                 ctx.rich("safespace.marked_approval" if space.approval else "safespace.marked_self")]
+        if space.approval and await self.book.awareness_room() is None:
+            parts.append(ctx.rich("safespace.no_awareness_yet"))
+        if not space.rules:
+            parts.append(ctx.rich("safespace.set_rules_hint"))
+        await ctx.reply_rich(lines(parts))
+
+    @command("rules", aliases=["regeln"], where="room")
+    async def rules(self, ctx: Ctx, text: Text = None):
+        space = await self.spaces.get(ctx.room_id)
+        if space is None:
+            raise UserError("safespace.not_a_safespace", usage=False)
+        if text is None:
+            await ctx.reply_rich(lines([ctx.rich("safespace.rules_header"), self._rules(ctx, space)]))
+            return
+        if not (await ctx.is_organiser() or await self.book.is_awareness_member(ctx.chat, ctx.sender)):
+            raise UserError("safespace.rules_who", usage=False)
+        if len(text) > MAX_RULES:
+            raise UserError("safespace.rules_too_long", max=MAX_RULES, length=len(text))
+        await self.spaces.set_rules(ctx.room_id, text)
+        await ctx.reply("safespace.rules_set")
+
+    @staticmethod
+    def _rules(ctx: Ctx, space: SafeSpace, lang: str | None = None) -> Rich:
+        if space.rules:
+            return plain(space.rules)
+        return rich_in(ctx, lang or ctx.lang, "safespace.default_rules")
+
+    # ------------------------------------------------------------------ admission, direct chat
+    @command("safespace", aliases=["schutzraum", "schutzräume", "schutzraeume"], where="dm")
+    async def show_list(self, ctx: Ctx):
+        await self.book.require_member(ctx)
+        listing = await self.book.listing(ctx.chat)
+        if not listing:
+            await ctx.reply("safespace.none")
+            return
+        entries = [ctx.rich("safespace.list_header")]
+        for space, info in listing:
+            entry = ctx.rich("safespace.list_entry", number=space.id, name=info.name,
+                             alias=f" ({info.alias})" if info.alias else "")
+            if space.approval:
+                entry = entry + " " + ctx.rich("safespace.list_approval")
+            status = await self._status(space, info, ctx.sender)
+            if status:
+                entry = entry + " " + ctx.rich("safespace.status." + status)
+            entries.append(entry)
+        entries.append(ctx.rich("safespace.list_footer"))
+        await ctx.reply_rich(lines(entries))
+
+    async def _status(self, space: SafeSpace, info: RoomInfo, user_id: str) -> str | None:
+        if user_id in info.members:
+            return "member"
+        if await self.requests.find(space.room_id, user_id):
+            return "requested"
+        admission = await self.admissions.get(space.room_id, user_id)
+        return admission.state if admission else None
+
+    @command("safespace join", aliases=["schutzraum beitreten", "schutzraum join"], where="dm")
+    async def join(self, ctx: Ctx, space: Text):
+        await self.book.require_member(ctx)
+        found, info = await self.book.resolve(ctx.chat, space)
+        await self._ask(ctx, found, info, ctx.sender, reply=True)
+
+    async def _ask(self, ctx: Ctx, space: SafeSpace, info: RoomInfo, user_id: str, *, reply: bool) -> None:
+        """Show the rules and ask for the self-declaration (after !safespace join or a knock)."""
+        if user_id in info.members:
+            raise UserError("safespace.already_member", name=info.name, usage=False)
+        if await self.requests.find(space.room_id, user_id):
+            raise UserError("safespace.already_requested", name=info.name, usage=False)
+        await self.admissions.set(space.room_id, user_id, "asked")
+        decided = space.approval or await self.admissions.was_removed(space.room_id, user_id)
+        lang = ctx.lang if reply else await self.book.language(space.room_id)
+        message = lines([
+            rich_in(ctx, lang, "safespace.knocked" if not reply else "safespace.rules_for", name=info.name),
+            self._rules(ctx, space, lang),
+            rich_in(ctx, lang, "safespace.declaration", name=info.name),
+            rich_in(ctx, lang, "safespace.confirm_then_request" if decided else "safespace.confirm_then_invite"),
+        ])
+        if reply:
+            await ctx.reply_rich(message)
+        else:
+            await ctx.messenger.dm(user_id, message)
+
+    @command("confirm", aliases=["bestätigen", "bestaetigen"], where="dm")
+    async def confirm(self, ctx: Ctx, space: Text = None):
+        await self.book.require_member(ctx)
+        found, info = await self._waiting(ctx, "asked", space, "safespace.nothing_to_confirm",
+                                          "safespace.confirm_which")
+        if ctx.sender in info.members:
+            await self.admissions.drop(found.room_id, ctx.sender)
+            raise UserError("safespace.already_member", name=info.name, usage=False)
+        if found.approval or await self.admissions.was_removed(found.room_id, ctx.sender):
+            awareness = await self.book.awareness_room()
+            if awareness is None:
+                raise UserError("safespace.no_awareness_room", usage=False)
+            await self.admissions.drop(found.room_id, ctx.sender)
+            number = await self.requests.open(found.room_id, ctx.sender)
+            lang = await self.book.language(awareness)
+            await ctx.messenger.send(awareness, rich_in(ctx, lang, "awareness.request", number=number,
+                                                        user=ctx.sender, name=info.name))
+            await ctx.reply("safespace.request_sent", name=info.name)
+            return
+        await ctx.chat.invite(found.room_id, ctx.sender)
+        await self.admissions.set(found.room_id, ctx.sender, "admitted")
+        awareness = await self.book.awareness_room()
+        if awareness is not None:
+            lang = await self.book.language(awareness)
+            await ctx.messenger.send(awareness, rich_in(ctx, lang, "awareness.log_invited", user=ctx.sender,
+                                                        name=info.name))
+        await ctx.reply("safespace.invited", name=info.name)
+
+    @command("accept", aliases=["akzeptieren", "annehmen"], where="dm")
+    async def accept(self, ctx: Ctx, space: Text = None):
+        found, info = await self._waiting(ctx, "joined", space, "safespace.nothing_to_accept",
+                                          "safespace.accept_which")
+        if ctx.sender not in info.members:
+            await self.admissions.drop(found.room_id, ctx.sender)
+            raise UserError("safespace.not_in_room", name=info.name, usage=False)
+        await ctx.chat.set_power_level(found.room_id, ctx.sender, WRITE_LEVEL)
+        await self.admissions.drop(found.room_id, ctx.sender)
+        await ctx.reply("safespace.accepted", name=info.name)
+
+    async def _waiting(self, ctx: Ctx, state: str, raw: str | None, none_key: str,
+                       which_key: str) -> tuple[SafeSpace, RoomInfo]:
+        """The one safe space where the sender's admission is in `state` (named, if several)."""
+        waiting = {a.room_id for a in await self.admissions.of_user(ctx.sender, [state])}
+        listing = [(s, i) for s, i in await self.book.listing(ctx.chat) if s.room_id in waiting]
+        if raw:
+            found, info = await self.book.resolve(ctx.chat, raw)
+            if found.room_id not in waiting:
+                raise UserError(none_key, usage=False)
+            return found, info
+        if not listing:
+            raise UserError(none_key, usage=False)
+        if len(listing) > 1:
+            raise UserError(which_key, names=", ".join(i.name for _, i in listing), usage=False)
+        return listing[0]
+
+    # ------------------------------------------------------------------ membership in safe spaces
+    async def on_event(self, ev: Incoming, ctx: Ctx) -> None:
+        user = ev.state_key
+        if ev.type != "m.room.member" or not user or user == ctx.chat.own_user_id:
+            return
+        space = await self.spaces.get(ev.room_id)
+        if space is None:
+            return
+        membership = ev.content.get("membership")
+        info = await ctx.chat.room_info(ev.room_id)
+        if info is None:
+            return
+        if membership == "knock":
+            admission = await self.admissions.get(space.room_id, user)
+            if admission is None or admission.state not in ("asked", "admitted"):
+                try:
+                    await self._ask(ctx, space, info, user, reply=False)
+                except UserError:
+                    pass  # already a member or already waiting for the awareness team: nothing to say
+        elif membership == "join":
+            await self._joined(ctx, space, info, user)
+        elif membership in ("leave", "ban"):
+            await self.admissions.drop(space.room_id, user)
+
+    async def _joined(self, ctx: Ctx, space: SafeSpace, info: RoomInfo, user: str) -> None:
+        if info.level(user) >= WRITE_LEVEL:
+            await self.admissions.drop(space.room_id, user)
+            return
+        admission = await self.admissions.get(space.room_id, user)
+        if admission is not None and admission.state == "joined":
+            return  # a profile change, not a new arrival
+        await self.admissions.set(space.room_id, user, "joined")
+        lang = await self.book.language(space.room_id)
+        await ctx.messenger.dm(user, lines([
+            rich_in(ctx, lang, "safespace.welcome", name=info.name),
+            self._rules(ctx, space, lang),
+            rich_in(ctx, lang, "safespace.accept_prompt", name=info.name),
+        ]))
+
+    # ------------------------------------------------------------------ privacy
+    async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:
+        out = []
+        for admission in await self.admissions.of_user(user_id):
+            out.append(ctx.rich("safespace.mydata_admission", name=await self.book.name(ctx.chat, admission.room_id),
+                                state=ctx.t("safespace.state." + admission.state)))
+        for request in await self.requests.of_user(user_id):
+            out.append(ctx.rich("safespace.mydata_request", number=request.id,
+                                name=await self.book.name(ctx.chat, request.room_id)))
+        for room_id in await self.admissions.removals_of(user_id):
+            out.append(ctx.rich("safespace.mydata_removed", name=await self.book.name(ctx.chat, room_id)))
+        return out
+
+    async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:
+        out = []
+        n = await self.admissions.forget_user(user_id) + await self.requests.forget_user(user_id)
+        if n:
+            out.append(ctx.rich("safespace.forgot", n))
+        removals = await self.admissions.removals_of(user_id)
+        if removals:
+            out.append(ctx.rich("safespace.kept_removals", len(removals)))
+        return out
