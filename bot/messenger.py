@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,7 @@ class Delivery:
     """Sends pending outbox rows in order; a failure is retried, never duplicated."""
 
     MAX_ATTEMPTS = 8
+    RETRY_BASE = 0.5  # seconds; doubled per failed attempt, at most a minute
 
     def __init__(self, db: Database, outbox: Outbox, dms: DirectRooms, kv: KeyValue, chat: Chat,
                  clock: Clock) -> None:
@@ -68,6 +70,7 @@ class Delivery:
         self._event = asyncio.Event()
         self._salt: str | None = None
         self._lock = asyncio.Lock()
+        self._not_before: dict[int, float] = {}  # outbox id -> monotonic time of the next attempt
 
     def wake(self) -> None:
         self._event.set()
@@ -84,18 +87,27 @@ class Delivery:
         return self._salt
 
     async def flush(self) -> int:
-        """Send everything pending; returns how many were sent."""
+        """Send everything pending; returns how many were sent.
+
+        A message that fails waits (with backoff) without blocking other rooms; later
+        messages to the same room wait behind it, so a room's order is kept.
+        """
         async with self._lock:
             prefix = await self._txn_prefix()
             sent = 0
             while True:
-                items = await self.outbox.pending()
-                progress = False
-                for item in items:
+                progress, blocked = False, set()
+                for item in await self.outbox.pending():
+                    lane = item.room_id or item.to_user or item.edits_ref
+                    if lane in blocked or self._not_before.get(item.id, 0.0) > time.monotonic():
+                        blocked.add(lane)
+                        continue
                     if await self._deliver(item, prefix):
                         sent += 1
                         progress = True
-                if not items or not progress:
+                    else:
+                        blocked.add(lane)
+                if not progress:
                     return sent
 
     async def _deliver(self, item: Any, prefix: str) -> bool:
@@ -121,8 +133,9 @@ class Delivery:
                         type(exc).__name__)
             async with self.db.transaction():
                 await self.outbox.mark_attempt(item.id, failed)
-            await asyncio.sleep(min(30.0, 0.5 * 2 ** item.attempts))
+            self._not_before[item.id] = time.monotonic() + min(60.0, self.RETRY_BASE * 2 ** item.attempts)
             return False
+        self._not_before.pop(item.id, None)
         async with self.db.transaction():
             await self.outbox.mark_sent(item.id, event_id, room_id, self.clock.now())
         return True
@@ -137,6 +150,7 @@ class Delivery:
                 log.exception("delivery loop error")
             waiter = asyncio.create_task(self._event.wait())
             stopper = asyncio.create_task(stop.wait())
-            done, pending = await asyncio.wait({waiter, stopper}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+            timeout = 1.0 if self._not_before else 30.0
+            done, pending = await asyncio.wait({waiter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for t in pending:
                 t.cancel()

@@ -117,9 +117,16 @@ async def test_notices_and_own_messages_are_ignored(conv):
 
 async def test_reply_survives_failed_send_without_duplicate(conv):
     conv.chat.fail_sends = 1
+    conv.app.delivery.RETRY_BASE = 3600
     ev = conv.event(ALICE, "!hilfe", ROOM)
+    other = conv.event(BOB, "!hilfe", ROOM_EN)
     await conv.app.pipeline.handle(ev)
-    await conv.app.delivery.flush()  # first attempt fails, retried in the same flush
+    await conv.app.pipeline.handle(other)
+    await conv.app.delivery.flush()  # the first fails; the other room is not held up
+    assert len(conv.chat.replies_to(other.event_id)) == 1
+    assert conv.chat.replies_to(ev.event_id) == []
+    conv.app.delivery._not_before.clear()  # as if the backoff had passed
+    await conv.app.delivery.flush()
     await conv.app.delivery.flush()
     assert len(conv.chat.replies_to(ev.event_id)) == 1
 
