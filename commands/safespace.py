@@ -202,7 +202,7 @@ class SafeSpaceFeature(Feature):
         if await self.requests.find(space.room_id, user_id):
             raise UserError("safespace.already_requested", name=info.name, usage=False)
         await self.admissions.set(space.room_id, user_id, "asked")
-        decided = space.approval or await self.admissions.was_removed(space.room_id, user_id)
+        decided = await self._needs_decision(ctx, space, user_id)
         lang = ctx.lang if reply else await self.book.language(space.room_id)
         message = lines([
             rich_in(ctx, lang, "safespace.knocked" if not reply else "safespace.rules_for", name=info.name),
@@ -215,15 +215,23 @@ class SafeSpaceFeature(Feature):
         else:
             await ctx.messenger.dm(user_id, message)
 
+    async def _needs_decision(self, ctx: Ctx, space: SafeSpace, user_id: str) -> bool:
+        """Approval on, removed before, or a knock from someone who shares no group room with the bot."""
+        return (space.approval or await self.admissions.was_removed(space.room_id, user_id)
+                or not await self.book.is_group_member(ctx.chat, user_id))
+
     @command("confirm", aliases=["bestätigen", "bestaetigen"], where="dm")
     async def confirm(self, ctx: Ctx, space: Text = None):
-        await self.book.require_member(ctx)
-        found, info = await self._waiting(ctx, "asked", space, "safespace.nothing_to_confirm",
-                                          "safespace.confirm_which")
+        try:
+            found, info = await self._waiting(ctx, "asked", space, "safespace.nothing_to_confirm",
+                                              "safespace.confirm_which")
+        except UserError:
+            await self.book.require_member(ctx)  # a stranger who did not knock: say why instead
+            raise
         if ctx.sender in info.members:
             await self.admissions.drop(found.room_id, ctx.sender)
             raise UserError("safespace.already_member", name=info.name, usage=False)
-        if found.approval or await self.admissions.was_removed(found.room_id, ctx.sender):
+        if await self._needs_decision(ctx, found, ctx.sender):
             awareness = await self.book.awareness_room()
             if awareness is None:
                 raise UserError("safespace.no_awareness_room", usage=False)

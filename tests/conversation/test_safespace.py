@@ -319,6 +319,16 @@ async def test_knock_with_approval_goes_to_awareness_after_confirm(space):
     assert space.chat.actions_of("invite") == []
 
 
+async def test_knock_from_a_stranger_goes_to_the_awareness_team(space):
+    await space.reply(ORGA, "!raum schutzraum anklopfen", SAFE)
+    await member_event(space, EVE, SAFE, "knock")
+    assert "Awareness-Team" in space.chat.in_room(dm(EVE))[-1].body
+    assert "beim Awareness-Team" in (await space.reply(EVE, "bestätigen", dm(EVE))).body
+    assert "Anfrage Nr. 1: @eve:test" in space.chat.in_room(AWARE)[-1].body
+    assert space.chat.actions_of("invite") == []
+    assert "kenne dich aus keinem Gruppenraum" in (await space.reply(EVE, "schutzraum", dm(EVE))).body
+
+
 async def test_knock_on_an_ordinary_room_is_ignored(space):
     await member_event(space, ALICE, ROOM, "knock")
     assert space.chat.in_room(dm(ALICE)) == []
