@@ -58,7 +58,9 @@ class Pipeline:
                     return
                 if is_dm and await self.dms.get(ev.sender) is None:
                     await self.dms.set(ev.sender, ev.room_id)
-                if ev.type == "m.room.message" and ev.msgtype == "m.text":
+                relation = ev.content.get("m.relates_to") or {}
+                is_edit = isinstance(relation, dict) and relation.get("rel_type") == "m.replace"
+                if ev.type == "m.room.message" and ev.msgtype == "m.text" and not is_edit:
                     if await self.dispatcher.dispatch(ev, is_dm):
                         return
                 for feature in self.routes.get(ev.type, ()):

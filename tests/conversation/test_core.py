@@ -150,3 +150,10 @@ async def test_every_message_key_exists_in_both_languages(conv):
     assert i18n.keys["de"] == i18n.keys["en"], (i18n.keys["de"] ^ i18n.keys["en"])
     for cmd in conv.app.dispatcher.registry.commands:
         assert i18n.has("de", "help." + cmd.key) and i18n.has("en", "help." + cmd.key), cmd.key
+
+
+async def test_an_edited_command_is_not_run_again(conv):
+    conv.chat.add_room("!dm:test", [ALICE])
+    edit = {"msgtype": "m.text", "body": "* hilfe", "m.new_content": {"msgtype": "m.text", "body": "hilfe"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": "$orig"}}
+    assert await conv.say(ALICE, "* hilfe", "!dm:test", content=edit) == []
