@@ -16,7 +16,7 @@ from bot.feature import Ctx, Feature
 from bot.grammar import Number, Setting, Text, User, YesNo, command
 from bot.render import Rich
 from bot.scheduler import JobHandler, Scheduler
-from commands.safespace import SpaceBook, rich_in
+from commands.safespace import SpaceBook, SpaceName, rich_in
 from storage.core import DirectRooms, Job
 from storage.safespace import PRIVATE_REF, Admissions, Reports, Requests, SafeSpaces
 
@@ -77,7 +77,7 @@ class Awareness(Feature):
         await ctx.reply("awareness.denied", number=number, user=request.user_id, name=name)
 
     @command("remove", aliases=["entfernen", "rauswerfen"], where="room")
-    async def remove(self, ctx: Ctx, user: User, space: Text):
+    async def remove(self, ctx: Ctx, user: User, space: SpaceName):
         await self._require_awareness_room(ctx)
         found, info = await self.book.resolve(ctx.chat, space)
         if info.level(user) >= info.level(ctx.chat.own_user_id):

@@ -91,6 +91,12 @@ def rich_in(ctx: Ctx, lang: str, key: str, **params) -> Rich:
     return fmt(ctx.i18n.template(lang, key), **params)
 
 
+class SpaceName(Text):
+    """A safe space as members name it: room name, alias, room id or its number in !safespace."""
+
+    label = "space"
+
+
 class SpaceOption(Converter):
     label = "safespace_option"
     WORDS = {"approval": "approval", "genehmigung": "approval", "freigabe": "approval", "knock": "knock",
@@ -190,7 +196,7 @@ class SafeSpaceFeature(Feature):
         return admission.state if admission else None
 
     @command("safespace join", aliases=["schutzraum beitreten", "schutzraum join"], where="dm")
-    async def join(self, ctx: Ctx, space: Text):
+    async def join(self, ctx: Ctx, space: SpaceName):
         await self.book.require_member(ctx)
         found, info = await self.book.resolve(ctx.chat, space)
         await self._ask(ctx, found, info, ctx.sender, reply=True)
@@ -221,7 +227,7 @@ class SafeSpaceFeature(Feature):
                 or not await self.book.is_group_member(ctx.chat, user_id))
 
     @command("confirm", aliases=["bestätigen", "bestaetigen"], where="dm")
-    async def confirm(self, ctx: Ctx, space: Text = None):
+    async def confirm(self, ctx: Ctx, space: SpaceName = None):
         try:
             found, info = await self._waiting(ctx, "asked", space, "safespace.nothing_to_confirm",
                                               "safespace.confirm_which")
@@ -252,7 +258,7 @@ class SafeSpaceFeature(Feature):
         await ctx.reply("safespace.invited", name=info.name)
 
     @command("accept", aliases=["akzeptieren", "annehmen"], where="dm")
-    async def accept(self, ctx: Ctx, space: Text = None):
+    async def accept(self, ctx: Ctx, space: SpaceName = None):
         found, info = await self._waiting(ctx, "joined", space, "safespace.nothing_to_accept",
                                           "safespace.accept_which")
         if ctx.sender not in info.members:

@@ -132,6 +132,13 @@ async def test_rules_set_by_awareness_member_but_not_by_member(space):
     assert "Achtsam sein" in (await space.reply(CAROL, "!regeln", SAFE)).body
 
 
+async def test_rules_for_strangers_and_newcomers(space):
+    assert "Gruppenraum" in (await space.reply(EVE, "regeln", dm(EVE))).body  # stranger, direct chat
+    await member_event(space, ALICE, SAFE, "join")  # a muted newcomer who somehow got a command through
+    assert "Organisator*innen" in (await space.reply(ALICE, "!regeln Neue Regeln", SAFE)).body
+    assert "Die Regeln dieses Schutzraums" in (await space.reply(ALICE, "!regeln", SAFE)).body
+
+
 async def test_rules_outside_a_safe_space_and_too_long(space):
     assert "kein Schutzraum" in (await space.reply(ORGA, "!regeln", ROOM)).body
     assert "Direktchat" in (await space.reply(ALICE, "regeln", dm(ALICE))).body
@@ -353,4 +360,4 @@ async def test_help_lists_the_safe_space_commands(space):
     for name in ("!schutzraum", "!bestätigen", "!akzeptieren", "!melden", "!rede", "!redeliste", "!regeln"):
         assert name in answer.body
     detail = await space.reply(ALICE, "hilfe schutzraum beitreten", dm(ALICE))
-    assert "!schutzraum beitreten <Text>" in detail.body and "Auch als !safespace join" in detail.body
+    assert "!schutzraum beitreten <Schutzraum>" in detail.body and "Auch als !safespace join" in detail.body
