@@ -16,7 +16,7 @@ from bot.feature import Ctx, Feature
 from bot.grammar import Number, Setting, Text, User, YesNo, command
 from bot.render import Rich
 from bot.scheduler import JobHandler, Scheduler
-from commands.safespace import SpaceBook, SpaceName, rich_in
+from commands.spacebook import SpaceBook, SpaceName, rich_in
 from storage.core import DirectRooms, Job
 from storage.safespace import PRIVATE_REF, Admissions, Reports, Requests, SafeSpaces
 

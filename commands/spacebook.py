@@ -1,0 +1,101 @@
+"""Finding safe spaces and the awareness room, and the argument types naming them (shared by
+commands/safespace.py and commands/awareness.py)."""
+from __future__ import annotations
+
+import re
+
+from bot.errors import UserError
+from bot.feature import Ctx
+from bot.grammar import Converter, Text
+from bot.ports import Chat, RoomInfo
+from bot.render import Rich, fmt
+from storage.core import Rooms
+from storage.safespace import SafeSpace, SafeSpaces
+
+_NUMBER = re.compile(r"^#?(\d+)$")
+
+
+class SpaceBook:
+    """Finding safe spaces by name, alias or number; the awareness room; who belongs to the group."""
+
+    def __init__(self, spaces: SafeSpaces, rooms: Rooms, default_language: str) -> None:
+        self.spaces, self.rooms, self.default_language = spaces, rooms, default_language
+
+    async def listing(self, chat: Chat) -> list[tuple[SafeSpace, RoomInfo]]:
+        out = []
+        for space in await self.spaces.all():
+            info = await chat.room_info(space.room_id)
+            if info is not None:  # the bot is still in the room
+                out.append((space, info))
+        return out
+
+    async def resolve(self, chat: Chat, raw: str) -> tuple[SafeSpace, RoomInfo]:
+        wanted = raw.strip()
+        listing = await self.listing(chat)
+        number = _NUMBER.match(wanted)
+        if number:
+            found = [(s, i) for s, i in listing if s.id == int(number.group(1))]
+        else:
+            low = wanted.casefold()
+            found = [(s, i) for s, i in listing if low in (s.room_id.casefold(), (i.alias or "").casefold())]
+            if not found:
+                found = [(s, i) for s, i in listing if i.name.casefold() == low]
+        if not found:
+            raise UserError("safespace.unknown", name=wanted, usage=False)
+        if len(found) > 1:
+            raise UserError("safespace.ambiguous", name=wanted, usage=False)
+        return found[0]
+
+    async def name(self, chat: Chat, room_id: str) -> str:
+        info = await chat.room_info(room_id)
+        return info.name if info is not None else room_id
+
+    async def awareness_room(self) -> str | None:
+        rooms = await self.rooms.with_role("awareness")
+        return rooms[0][0] if rooms else None
+
+    async def is_awareness_member(self, chat: Chat, user_id: str) -> bool:
+        for room_id, _ in await self.rooms.with_role("awareness"):
+            info = await chat.room_info(room_id)
+            if info is not None and user_id in info.members:
+                return True
+        return False
+
+    async def language(self, room_id: str) -> str:
+        return await self.rooms.language(room_id) or self.default_language
+
+    async def is_group_member(self, chat: Chat, user_id: str) -> bool:
+        """Shares a group room (not just a direct chat) with the bot: strangers cannot ask or report."""
+        for room_id in await chat.joined_rooms():
+            info = await chat.room_info(room_id)
+            if info is not None and not info.is_direct and user_id in info.members:
+                return True
+        return False
+
+    async def require_member(self, ctx: Ctx) -> None:
+        if not await self.is_group_member(ctx.chat, ctx.sender):
+            raise UserError("safespace.members_only", usage=False)
+
+
+def rich_in(ctx: Ctx, lang: str, key: str, **params) -> Rich:
+    """A catalogue message in another language than the command's (e.g. the space's, for a DM)."""
+    return fmt(ctx.i18n.template(lang, key), **params)
+
+
+class SpaceName(Text):
+    """A safe space as members name it: room name, alias, room id or its number in !safespace."""
+
+    label = "space"
+
+
+class SpaceOption(Converter):
+    label = "safespace_option"
+    WORDS = {"approval": "approval", "genehmigung": "approval", "freigabe": "approval", "knock": "knock",
+             "anklopfen": "knock", "klopfen": "knock"}
+
+    @classmethod
+    def convert(cls, ctx, raw: str) -> str:
+        option = cls.WORDS.get(raw.strip().lower())
+        if option is None:
+            raise UserError("safespace.bad_option", value=raw)
+        return option
