@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from storage import core
+from storage import polls
 from storage import safespace
 from storage.db import Registry
 
 REGISTRY: Registry = {
     "core": core.MIGRATIONS,
     "safespace": safespace.MIGRATIONS,
+    "polls": polls.MIGRATIONS,
 }
