@@ -1,0 +1,333 @@
+"""!duty / !dienst: duties with a recurrence, their pools, the fair plan ahead, the list and the statistics.
+
+Turn-level commands (done, handback, take) live in commands/duty_turns.py, absences in
+commands/duty_away.py, welcome buddies in commands/welcome.py; `duty_features` wires them all.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+
+from bot.errors import UserError
+from bot.feature import Ctx, Feature
+from bot.grammar import Int, Items, Setting, command
+from bot.i18n import I18n
+from bot.messenger import Messenger
+from bot.ports import Chat, Clock
+from bot.render import Rich, bullets, lines, plain, table
+from bot.scheduler import JobHandler, Scheduler
+from commands.duty_jobs import DutyJobs
+from commands.duty_planner import WELCOME_NAMES, Planner, recurrence_of
+from commands.duty_text import (DutyFinder, DutyName, Duration, People, RecurrenceText, Short, Voice, Weight,
+                                describe, duration_text, tell_moves, who)
+from commands.fairness import LOAD_STATUSES, spread
+from commands.recurrence import Recurrence, occurrences
+from storage.core import Rooms
+from storage.db import Database
+from storage.duties import HOLDING, OPEN, Absences, Duties, Duty, Turns, Welcomes
+
+DEFAULT_LEAD, DEFAULT_REMIND = timedelta(days=7), timedelta(days=1)
+DEFAULT_PLAN, MAX_PLAN, UPCOMING = 5, 26, 3
+DEFAULT_MONTHS, MAX_MONTHS = 6, 24
+
+
+class DutyFeature(Feature):
+    name = "duties"
+
+    def __init__(self, duties: Duties, turns: Turns, welcomes: Welcomes, planner: Planner, finder: DutyFinder,
+                 voice: Voice, jobs: DutyJobs) -> None:
+        self.duties, self.turns, self.welcomes, self.planner = duties, turns, welcomes, planner
+        self.finder, self.voice, self._jobs = finder, voice, jobs
+
+    def jobs(self) -> dict[str, JobHandler]:
+        return self._jobs.handlers()
+
+    # ------------------------------------------------------------------ checks
+    @staticmethod
+    def _one(recurrence: list[Recurrence] | None) -> Recurrence | None:
+        if recurrence and len(recurrence) > 1:
+            raise UserError("duty.one_recurrence")
+        return recurrence[0] if recurrence else None
+
+    async def _check_name(self, ctx: Ctx, name: str, current: Duty | None = None) -> None:
+        if re.fullmatch(r"#?\d+", name):
+            raise UserError("duty.bad_name_number", value=name)
+        existing = await self.duties.by_name(ctx.room_id, name)
+        if existing is not None and (current is None or existing.id != current.id):
+            raise UserError("duty.exists", name=existing.name, number=existing.number, usage=False)
+
+    def _check_rule(self, ctx: Ctx, rec: Recurrence) -> None:
+        upcoming = occurrences(rec, ctx.tz, ctx.now, count=4)
+        if not upcoming:
+            raise UserError("duty.never", rule=rec.describe(ctx.lang))
+        if any(b - a < timedelta(hours=1) for a, b in zip(upcoming, upcoming[1:])):
+            raise UserError("duty.too_frequent", rule=rec.describe(ctx.lang))
+
+    @staticmethod
+    def _check_times(lead: timedelta, remind: timedelta) -> None:
+        if lead <= timedelta(0):
+            raise UserError("duty.bad_lead")
+        if remind >= lead:
+            raise UserError("duty.remind_after_lead")
+
+    def _summary(self, ctx: Ctx, duty: Duty) -> Rich:
+        i18n: I18n = ctx.i18n
+        rich = ctx.rich("duty.summary", duty.people, number=duty.number, name=duty.name,
+                        rule=describe(i18n, ctx.lang, recurrence_of(duty)),
+                        lead=duration_text(i18n, ctx.lang, timedelta(minutes=duty.lead_minutes)))
+        if duty.remind_minutes:
+            rich += ctx.rich("duty.summary_remind",
+                             remind=duration_text(i18n, ctx.lang, timedelta(minutes=duty.remind_minutes)))
+        if duty.weight != 1:
+            rich += ctx.rich("duty.summary_weight", weight=f"{duty.weight:g}")
+        return rich
+
+    # ------------------------------------------------------------------ create / edit / delete
+    @command("duty create", aliases=["dienst anlegen", "dienst erstellen"], who="organiser", where="room")
+    async def create(self, ctx: Ctx, name: DutyName, recurrence: Items[RecurrenceText] = None,
+                     people: Setting[People] = 1, lead: Setting[Duration] = None, remind: Setting[Duration] = None,
+                     weight: Setting[Weight] = 1.0):
+        rec = self._one(recurrence)
+        await self._check_name(ctx, name)
+        lead = DEFAULT_LEAD if lead is None else lead
+        remind = DEFAULT_REMIND if remind is None else remind
+        self._check_times(lead, remind)
+        if rec is not None:
+            self._check_rule(ctx, rec)
+        duty = await self.duties.create(ctx.room_id, name, rec.to_json() if rec else None, people,
+                                        int(lead.total_seconds() // 60), int(remind.total_seconds() // 60),
+                                        weight, ctx.now)
+        if duty.name.casefold() in WELCOME_NAMES:  # who is here already needs no contact person
+            info = await ctx.room()
+            for member in info.members if info else ():
+                await self.welcomes.add(ctx.room_id, member, "baseline", ctx.now)
+        await self.planner.ensure(duty, ctx.now)
+        parts = [ctx.rich("duty.created", number=duty.number, name=duty.name), self._summary(ctx, duty)]
+        if rec is not None and rec.time_assumed:
+            parts.append(ctx.rich("duty.time_assumed", time=f"{rec.hour}:{rec.minute:02d}"))
+        parts.append(ctx.rich("duty.join_hint" if rec else "duty.on_demand_hint", name=duty.name))
+        await ctx.reply_rich(lines(parts))
+
+    @command("duty edit", aliases=["dienst ändern", "dienst aendern", "dienst bearbeiten"], who="organiser",
+             where="room")
+    async def edit(self, ctx: Ctx, duty: DutyName, recurrence: Items[RecurrenceText] = None,
+                   name: Setting[DutyName] = None, people: Setting[People] = None, lead: Setting[Duration] = None,
+                   remind: Setting[Duration] = None, weight: Setting[Weight] = None):
+        found = await self.finder.find(ctx, duty)
+        rec = self._one(recurrence)
+        if rec is None and all(v is None for v in (name, people, lead, remind, weight)):
+            raise UserError("duty.edit_nothing")
+        changes: dict = {}
+        if name is not None:
+            await self._check_name(ctx, name, found)
+            changes["name"] = name
+        if rec is not None:
+            self._check_rule(ctx, rec)
+            changes["recurrence"] = rec.to_json()
+        new_lead = timedelta(minutes=found.lead_minutes) if lead is None else lead
+        new_remind = timedelta(minutes=found.remind_minutes) if remind is None else remind
+        if lead is not None or remind is not None:
+            self._check_times(new_lead, new_remind)
+            changes.update(lead_minutes=int(new_lead.total_seconds() // 60),
+                           remind_minutes=int(new_remind.total_seconds() // 60))
+        if people is not None:
+            changes["people"] = people
+        if weight is not None:
+            changes["weight"] = weight
+        await self.duties.update(found.id, **changes)
+        updated = await self.duties.get(found.id)
+        assert updated is not None
+        cancelled = []
+        if rec is not None:
+            slots = await self.turns.slots_after(found.id, ctx.now)
+            keep = set(occurrences(rec, ctx.tz, ctx.now, until=slots[-1].occurrence)) if slots else set()
+            cancelled = await self.planner.cancel_slots(updated, ctx.now, keep)
+        if {"recurrence", "people", "weight"} & set(changes):
+            await self.planner.replan_open(updated, ctx.now)
+        if {"lead_minutes", "remind_minutes"} & set(changes):
+            await self.planner.reschedule(updated, ctx.now)
+        await self.planner.ensure(updated, ctx.now)
+        parts = [ctx.rich("duty.edited", number=updated.number, name=updated.name), self._summary(ctx, updated)]
+        if cancelled:
+            parts.append(ctx.rich("duty.cancelled_dates", len(cancelled), dates=", ".join(
+                self.voice.value(ctx.lang, Short(s.occurrence)) for s in cancelled)))
+        await ctx.reply_rich(lines(parts))
+
+    @command("duty delete", aliases=["dienst löschen", "dienst loeschen"], who="organiser", where="room")
+    async def delete(self, ctx: Ctx, duty: DutyName):
+        found = await self.finder.find(ctx, duty)
+        await self.planner.cancel_slots(found, ctx.now, kind="delete")
+        await self.planner.scheduler.cancel_prefix(f"duty.{found.id}.")
+        await self.duties.delete(found.id, ctx.now)
+        await ctx.reply("duty.deleted", number=found.number, name=found.name)
+
+    # ------------------------------------------------------------------ pool
+    @command("duty join", aliases=["dienst mitmachen", "dienst beitreten"], where="room")
+    async def join(self, ctx: Ctx, duty: DutyName):
+        found = await self.finder.find(ctx, duty)
+        if not await self.duties.join(found.id, ctx.sender, ctx.now):
+            raise UserError("duty.already_in", name=found.name, usage=False)
+        await self.planner.replan_open(found, ctx.now)  # the newcomer gets a fair share of what is not announced
+        size = len(await self.duties.pool(found.id))
+        mine = await self.turns.of_user(ctx.sender, OPEN, after=ctx.now, duty_id=found.id)
+        parts = [ctx.rich("duty.joined", size, name=found.name)]
+        if mine:
+            parts.append(ctx.rich("duty.your_next", name=found.name,
+                                  when=self.voice.value(ctx.lang, mine[0].occurrence)))
+        elif recurrence_of(found) is None:
+            parts.append(ctx.rich("duty.joined_on_demand"))
+        await ctx.reply_rich(lines(parts))
+
+    @command("duty leave", aliases=["dienst austreten", "dienst verlassen"], where="room")
+    async def leave(self, ctx: Ctx, duty: DutyName):
+        found = await self.finder.find(ctx, duty)
+        if not await self.duties.leave(found.id, ctx.sender):
+            raise UserError("duty.not_in", name=found.name, usage=False)
+        rows = await self.turns.of_user(ctx.sender, OPEN, after=ctx.now, duty_id=found.id)
+        moves = await self.planner.release(found, rows, "dropped", "leave", ctx.now) if rows else []
+        parts = [ctx.rich("duty.left", len(moves), name=found.name) if moves else
+                 ctx.rich("duty.left_none", name=found.name)]
+        await ctx.reply_rich(lines(parts + await tell_moves(self.voice, ctx, moves)))
+
+    # ------------------------------------------------------------------ showing the plan
+    @command("duty plan", aliases=["dienst plan", "dienst planen"])
+    async def plan(self, ctx: Ctx, duty: DutyName, count: Int = None):
+        found = await self.finder.find(ctx, duty)
+        count = DEFAULT_PLAN if count is None else count
+        if not 1 <= count <= MAX_PLAN:
+            raise UserError("duty.bad_count", max=MAX_PLAN)
+        pool = await self.duties.pool(found.id)
+        head = [self._summary(ctx, found), ctx.rich("duty.pool", len(pool))]
+        if recurrence_of(found) is None:
+            await ctx.reply_rich(lines(head + [ctx.rich("duty.on_demand_plan")]))
+            return
+        await self.planner.ensure(found, ctx.now, count)
+        entries = []
+        for slot in await self.turns.slots_after(found.id, ctx.now, limit=count):
+            rows = await self.turns.holders(found.id, slot.occurrence, HOLDING)
+            when = self.voice.value(ctx.lang, Short(slot.occurrence))
+            if rows:
+                entries.append(ctx.rich("duty.plan_line", when=when, users=who([r.user_id for r in rows], ping=True)))
+            else:
+                entries.append(ctx.rich("duty.plan_nobody", when=when))
+        await ctx.reply_rich(lines([*head, bullets(entries)]))
+
+    @command("duties", aliases=["dienste"], where="room")
+    async def overview(self, ctx: Ctx):
+        found = await self.duties.in_room(ctx.room_id)
+        if not found:
+            await ctx.reply("duty.none_here")
+            return
+        blocks = [ctx.rich("duty.list_header", len(found))]
+        for duty in found:
+            await self.planner.ensure(duty, ctx.now)
+            size = len(await self.duties.pool(duty.id))
+            blocks.append(ctx.rich("duty.list_entry", size, number=duty.number, name=duty.name,
+                                   rule=describe(ctx.i18n, ctx.lang, recurrence_of(duty))))
+            entries = []
+            for slot in await self.turns.slots_after(duty.id, ctx.now, limit=UPCOMING):
+                users = [r.user_id for r in await self.turns.holders(duty.id, slot.occurrence, HOLDING)]
+                when = self.voice.value(ctx.lang, Short(slot.occurrence))
+                entries.append(ctx.rich("duty.plan_line", when=when, users=who(users, ping=False)) if users
+                               else ctx.rich("duty.plan_nobody", when=when))
+            if entries:
+                blocks.append(bullets(entries))
+        await ctx.reply_rich(lines(blocks))
+
+    @command("duty stats", aliases=["dienst statistik", "dienst stats"], where="room")
+    async def stats(self, ctx: Ctx, months: Int = None):
+        months = DEFAULT_MONTHS if months is None else months
+        if not 1 <= months <= MAX_MONTHS:
+            raise UserError("duty.bad_months", max=MAX_MONTHS)
+        every = await self.duties.in_room(ctx.room_id, deleted=True)
+        if not every:
+            raise UserError("duty.none_here", usage=False)
+        since = (ctx.now.astimezone(ZoneInfo(ctx.tz)) - relativedelta(months=months)).astimezone(ctx.now.tzinfo)
+        by_id = {d.id: d for d in every}
+        counts: dict[tuple[str, int], list[int]] = {}
+        load: dict[str, float] = {}
+        for duty in every:
+            if duty.deleted_at is None:
+                for member in await self.duties.pool(duty.id):
+                    counts.setdefault((member.user_id, duty.id), [0, 0, 0, 0])
+                    load.setdefault(member.user_id, 0.0)
+        for row in await self.turns.in_rooms_since(list(by_id), since, ctx.now):
+            if row.user_id is None:
+                continue
+            c = counts.setdefault((row.user_id, row.duty_id), [0, 0, 0, 0])
+            load.setdefault(row.user_id, 0.0)
+            c[0] += row.status in HOLDING
+            c[1] += row.status == "done"
+            c[2] += row.status == "handed_back"
+            c[3] += row.kind == "take"
+            if row.status in LOAD_STATUSES:
+                load[row.user_id] += row.weight
+        rows = [[plain(user), plain(by_id[duty_id].name), *map(str, c)]
+                for (user, duty_id), c in sorted(counts.items(), key=lambda kv: (kv[0][0], by_id[kv[0][1]].number))]
+        headers = [ctx.t(f"duty.stats.{h}") for h in ("person", "duty", "turns", "done", "handed_back", "taken")]
+        parts = [ctx.rich("duty.stats_header", months, since=self.voice.value(ctx.lang, since.date()))]
+        if rows:
+            parts.append(table(headers, rows))
+            hi, lo = max(load, key=lambda u: (load[u], u)), min(load, key=lambda u: (load[u], u))
+            parts.append(ctx.rich("duty.stats_spread", spread=f"{load[hi] - load[lo]:g}", most=hi,
+                                  most_load=f"{load[hi]:g}", least=lo, least_load=f"{load[lo]:g}"))
+        else:
+            parts.append(ctx.rich("duty.stats_empty"))
+        await ctx.reply_rich(lines(parts))
+
+    # ------------------------------------------------------------------ privacy
+    async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:
+        out = []
+        for duty in await self.duties.pools_of(user_id):
+            out.append(ctx.rich("duty.mydata_pool", name=duty.name, room=await self.voice.room_name(duty.room_id)))
+        for row in await self.turns.of_user(user_id, OPEN, after=ctx.now):
+            duty = await self.duties.get(row.duty_id)
+            if duty and duty.deleted_at is None:
+                out.append(ctx.rich("duty.mydata_turn", name=duty.name, when=self.voice.value(ctx.lang, row.occurrence)))
+        total = await self.turns.count_of(user_id)
+        if total:
+            out.append(ctx.rich("duty.mydata_history", total))
+        return out
+
+    async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:
+        out = []
+        left = await self.duties.pools_of(user_id)
+        for duty in left:
+            await self.duties.leave(duty.id, user_id)
+        moved = 0
+        for row in await self.turns.of_user(user_id, OPEN, after=ctx.now):
+            duty = await self.duties.get(row.duty_id)
+            if duty is not None and duty.deleted_at is None:
+                moves = await self.planner.release(duty, [row], "dropped", "forget", ctx.now)
+                moved += 1
+                await tell_moves(self.voice, ctx, moves, reply_here=False)
+        if left:
+            out.append(ctx.rich("duty.forgot_pools", len(left), names=", ".join(d.name for d in left)))
+        if moved:
+            out.append(ctx.rich("duty.forgot_turns", moved))
+        anonymised = await self.turns.anonymise(user_id)
+        if anonymised:
+            out.append(ctx.rich("duty.forgot_history", anonymised))
+        return out
+
+
+def duty_features(db: Database, rooms: Rooms, scheduler: Scheduler, messenger: Messenger, i18n: I18n, chat: Chat,
+                  clock: Clock, language: str, tz: str) -> list[Feature]:
+    """The duty features, wired: the duty commands, turn commands, absences, welcome buddies."""
+    from commands.duty_away import AwayFeature
+    from commands.duty_turns import TurnsFeature
+    from commands.welcome import WelcomeFeature
+
+    duties, turns, absences, welcomes = Duties(db), Turns(db), Absences(db), Welcomes(db)
+    planner = Planner(duties, turns, absences, scheduler, tz)
+    voice = Voice(i18n, rooms, messenger, chat, language, tz)
+    finder = DutyFinder(duties)
+    return [
+        DutyFeature(duties, turns, welcomes, planner, finder, voice, DutyJobs(duties, turns, planner, voice, clock)),
+        TurnsFeature(duties, turns, absences, planner, finder, voice),
+        AwayFeature(turns, absences, duties, planner, voice),
+        WelcomeFeature(duties, turns, welcomes, rooms, planner, voice, scheduler, clock),
+    ]

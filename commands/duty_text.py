@@ -1,0 +1,301 @@
+"""Duties in words: argument converters (duty name, recurrence, duration, weight) and messages in a room's language."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.errors import UserError
+from bot.grammar import Converter
+from bot.i18n import I18n
+from bot.messenger import Messenger
+from bot.ports import Chat
+from bot.converters import Day
+from bot.render import Rich, fmt, join, lines, mention, plain
+from bot.timeformat import format_date, format_weekday_date, format_when
+from commands.recurrence import WEEKDAY_NAMES, Recurrence, RecurrenceError, parse_recurrence
+from commands.duty_planner import Move
+from storage.core import Rooms
+from storage.duties import Duties, Duty
+
+MAX_NAME = 40
+
+
+class DutyName(Converter):
+    """A duty's name (case-insensitive, may have spaces) or its number #N."""
+
+    shape = "rest"
+    label = "duty"
+
+    @classmethod
+    def convert(cls, ctx, raw: str) -> str:
+        name = " ".join(raw.split())
+        if "\n" in raw.strip() or not name or len(name) > MAX_NAME:
+            raise UserError("duty.bad_name", value=raw.strip(), max=MAX_NAME)
+        return name
+
+
+class DutyAndDay(Converter):
+    """`<duty> <date>`: split by the handler, which knows the duty names."""
+
+    shape = "rest"
+    label = "duty_date"
+
+    @classmethod
+    def convert(cls, ctx, raw: str) -> str:
+        return " ".join(raw.split())
+
+
+class RecurrenceText(Converter):
+    """"every Tuesday 18:00", "jeden ersten Montag im Monat 19 Uhr", cron; errors say what was understood."""
+
+    label = "recurrence"
+
+    @classmethod
+    def convert(cls, ctx, raw: str) -> Recurrence:
+        today = ctx.now.astimezone(ZoneInfo(ctx.tz)).date()
+        try:
+            return parse_recurrence(raw, anchor=today)
+        except RecurrenceError as err:
+            raise UserError("duty.recurrence." + err.code, value=raw.strip(),
+                            understood=understood(ctx.i18n, ctx.lang, err.understood)) from None
+
+
+_DURATION = re.compile(
+    r"^(\d{1,4})\s*(m|min|mins|minutes?|minuten?|h|std|stunden?|hours?|d|t|tage?n?|days?|w|wochen?|weeks?)?\.?$")
+_UNIT = {"m": 1, "h": 60, "s": 60, "d": 1440, "t": 1440, "w": 10080}
+
+
+class Duration(Converter):
+    """"7 days", "7 Tage", "36h", "2 Wochen", "0" (none); a bare number means days."""
+
+    label = "duration"
+
+    @classmethod
+    def convert(cls, ctx, raw: str) -> timedelta:
+        m = _DURATION.match(raw.strip().lower())
+        if not m:
+            raise UserError("duty.bad_duration", value=raw.strip())
+        unit = (m.group(2) or "d")[0]
+        minutes = int(m.group(1)) * _UNIT[unit]
+        if minutes > 90 * 1440:
+            raise UserError("duty.bad_duration", value=raw.strip())
+        return timedelta(minutes=minutes)
+
+
+class Weight(Converter):
+    """How heavy a turn counts in the load: 0.1 to 10, "1,5" or "1.5"."""
+
+    label = "weight"
+
+    @classmethod
+    def convert(cls, ctx, raw: str) -> float:
+        try:
+            value = float(raw.strip().replace(",", "."))
+        except ValueError:
+            raise UserError("duty.bad_weight", value=raw.strip()) from None
+        if not 0.1 <= value <= 10:
+            raise UserError("duty.bad_weight", value=raw.strip())
+        return value
+
+
+class People(Converter):
+    label = "people"
+
+    @classmethod
+    def convert(cls, ctx, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise UserError("error.not_a_number", value=raw.strip()) from None
+        if value < 1 or value > 20:
+            raise UserError("duty.bad_people", value=raw.strip())
+        return value
+
+
+# --------------------------------------------------------------------------- describing
+def understood(i18n: I18n, lang: str, got: dict[str, Any]) -> str:
+    """"Understood: Tuesday, 18:00, every 2 weeks. Not understood: “foo”." from RecurrenceError.understood."""
+    names = WEEKDAY_NAMES["de" if lang == "de" else "en"]
+    parts: list[str] = []
+    if got.get("positions"):
+        parts.append(", ".join(_ordinal(i18n, lang, p) for p in got["positions"]))
+    if got.get("weekdays"):
+        parts.append(", ".join(names[w] for w in got["weekdays"]))
+    if got.get("monthdays"):
+        parts.append(i18n.t(lang, "duty.understood.monthdays", days=", ".join(
+            _ordinal(i18n, lang, d) for d in got["monthdays"])))
+    if got.get("unit"):
+        parts.append(i18n.t(lang, f"duty.understood.every_{got['unit']}", got.get("interval", 1)))
+    if got.get("time"):
+        parts.append(got["time"])
+    if got.get("times"):
+        parts.append(i18n.t(lang, "duty.understood.times", times=", ".join(got["times"])))
+    if got.get("cron"):
+        parts.append(i18n.t(lang, "duty.understood.cron_field" if got.get("field") else "duty.understood.cron_fields",
+                            cron=got["cron"], field=got.get("field", "")))
+    text = i18n.t(lang, "duty.understood.some", parts=", ".join(parts)) if parts else \
+        i18n.t(lang, "duty.understood.none")
+    if got.get("unknown"):
+        text += " " + i18n.t(lang, "duty.understood.unknown", words=", ".join(
+            i18n.t(lang, "duty.quoted", word=w) for w in got["unknown"]))
+    return text
+
+
+def _ordinal(i18n: I18n, lang: str, n: int) -> str:
+    if n < 0:
+        return i18n.t(lang, "duty.ordinal.last" if n == -1 else "duty.ordinal.second_last")
+    if lang == "de":
+        return f"{n}."
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def duration_text(i18n: I18n, lang: str, span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes and minutes % 1440 == 0:
+        return i18n.t(lang, "duty.days", minutes // 1440)
+    if minutes and minutes % 60 == 0:
+        return i18n.t(lang, "duty.hours", minutes // 60)
+    return i18n.t(lang, "duty.minutes", minutes)
+
+
+def describe(i18n: I18n, lang: str, rec: Recurrence | None) -> str:
+    return rec.describe(lang) if rec is not None else i18n.t(lang, "duty.on_demand")
+
+
+def who(users: list[str | None], *, ping: bool) -> Rich:
+    """People as pills (pinged, in m.mentions) or as plain ids; forgotten people are a dash."""
+    return join([(mention(u) if ping else plain(u)) if u else plain("–") for u in users])
+
+
+def typed_day(d: date) -> Callable[[str], str]:
+    """A day as members would type it back in a command: 24.11.2026 (de) or 2026-11-24 (en)."""
+    return lambda lang: f"{d.day}.{d.month}.{d.year}" if lang == "de" else d.isoformat()
+
+
+class Short:
+    """A datetime to be shown in the short table form ("Di 2.12. 18:00")."""
+
+    def __init__(self, dt: datetime) -> None:
+        self.dt = dt
+
+
+class Voice:
+    """Messages outside a command's reply, in the language of the room they go to.
+
+    Parameters may be datetimes (full form), Short (table form), dates, or callables
+    taking the language, so a message is composed once and worded for each room.
+    """
+
+    def __init__(self, i18n: I18n, rooms: Rooms, messenger: Messenger, chat: Chat, default_lang: str,
+                 tz: str) -> None:
+        self.i18n, self.rooms, self.messenger, self.chat = i18n, rooms, messenger, chat
+        self.default_lang, self.tz = default_lang, tz
+
+    async def lang(self, room_id: str) -> str:
+        return await self.rooms.language(room_id) or self.default_lang
+
+    def t(self, lang: str, key: str, n: int | None = None, **params: Any) -> str:
+        return self.i18n.t(lang, key, n, **params)
+
+    def rich(self, lang: str, key: str, n: int | None = None, **params: Any) -> Rich:
+        values = {k: self.value(lang, v) for k, v in params.items()}
+        if n is not None:
+            values.setdefault("n", n)
+        return fmt(self.i18n.template(lang, key, n), **values)
+
+    def value(self, lang: str, v: Any) -> Any:
+        if isinstance(v, Short):
+            return format_weekday_date(v.dt, lang, self.tz)
+        if isinstance(v, datetime):
+            return format_when(v, lang=lang, tz=self.tz)
+        if isinstance(v, date):
+            return format_date(v, lang)
+        if callable(v):
+            return v(lang)
+        return v
+
+    async def say(self, room_id: str, key: str, n: int | None = None, *, lang: str | None = None,
+                  **params: Any) -> None:
+        await self.messenger.send(room_id, self.rich(lang or await self.lang(room_id), key, n, **params))
+
+    async def send(self, room_id: str, compose: Callable[[str], Rich]) -> None:
+        await self.messenger.send(room_id, compose(await self.lang(room_id)))
+
+    async def organisers_room(self, fallback: str) -> str:
+        rooms = await self.rooms.with_role("organisers")
+        return rooms[0][0] if rooms else fallback
+
+    async def room_name(self, room_id: str) -> str:
+        info = await self.chat.room_info(room_id)
+        return info.name if info else room_id
+
+
+# --------------------------------------------------------------------------- finding duties by name
+class DutyFinder:
+    """A duty by name or number among those the sender can mean: the room's, or in a direct chat their pools'."""
+
+    def __init__(self, duties: Duties) -> None:
+        self.duties = duties
+
+    async def visible(self, ctx) -> list[Duty]:
+        return await self.duties.pools_of(ctx.sender) if ctx.is_dm else await self.duties.in_room(ctx.room_id)
+
+    @staticmethod
+    def labels(duty: Duty) -> tuple[str, ...]:
+        return duty.name.casefold(), f"#{duty.number}", str(duty.number)
+
+    async def find(self, ctx, name: str) -> Duty:
+        candidates = await self.visible(ctx)
+        key = " ".join(name.split()).casefold()
+        for duty in candidates:
+            if key in self.labels(duty):
+                return duty
+        raise self.unknown(ctx, name, candidates)
+
+    async def find_with_day(self, ctx, spec: str) -> tuple[Duty, date]:
+        """`<duty> <date>`: the longest duty name at the start, a date after it."""
+        candidates = await self.visible(ctx)
+        key = spec.casefold()
+        best: tuple[Duty, str] | None = None
+        for duty in candidates:
+            for label in self.labels(duty):
+                if key == label:
+                    raise UserError("error.missing_argument", arg=ctx.t("arg.date"))
+                if key.startswith(label + " ") and (best is None or len(label) > len(best[1])):
+                    best = (duty, label)
+        if best is None:
+            raise self.unknown(ctx, spec, candidates)
+        return best[0], Day.convert(ctx, spec[len(best[1]):].strip())
+
+    @staticmethod
+    def unknown(ctx, name: str, candidates: list[Duty]) -> UserError:
+        if candidates:
+            return UserError("duty.unknown", name=name, names=", ".join(d.name for d in candidates), usage=False)
+        return UserError("duty.unknown_dm" if ctx.is_dm else "duty.unknown_none", name=name, usage=False)
+
+
+def move_line(voice: Voice, lang: str, move: Move, ping: bool) -> Rich:
+    if move.to_users:
+        return voice.rich(lang, "duty.moved", duty=move.duty.name, when=Short(move.occurrence),
+                          users=who(list(move.to_users), ping=ping))
+    return voice.rich(lang, "duty.moved_nobody", duty=move.duty.name, when=Short(move.occurrence))
+
+
+async def tell_moves(voice: Voice, ctx, moves: list[Move], *, reply_here: bool = True) -> list[Rich]:
+    """Lines for the reply about changed slots; the new holders are pinged in the duty's room.
+
+    Moves of duties in the room of the reply are only in the reply (if reply_here); the
+    others' rooms get a notice of their own, and the reply lists them without pinging.
+    """
+    here = [m for m in moves if reply_here and m.duty.room_id == ctx.room_id]
+    elsewhere: dict[str, list[Move]] = {}
+    for m in moves:
+        if m not in here:
+            elsewhere.setdefault(m.duty.room_id, []).append(m)
+    for room_id, ms in elsewhere.items():
+        await voice.send(room_id, lambda lang, ms=ms: lines(
+            [voice.rich(lang, "duty.moved_header")] + [move_line(voice, lang, m, True) for m in ms]))
+    return [move_line(voice, ctx.lang, m, m in here) for m in moves]
