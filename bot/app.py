@@ -14,6 +14,7 @@ from bot.messenger import Delivery, Messenger
 from bot.pipeline import Pipeline
 from bot.ports import Chat, Clock, Publisher
 from bot.scheduler import Scheduler
+from commands.duties import duty_features
 from commands.help import Help
 from commands.rooms import RoomsFeature
 from commands.awareness import Awareness
@@ -95,6 +96,7 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
         SafeSpaceFeature(book, spaces, admissions, requests, rooms),
         Awareness(book, spaces, admissions, requests, Reports(db, config.bot.data_dir / "safespace.key"), dms, scheduler),
         Speakers(SpeakersLists(db)),
+        *duty_features(db, rooms, scheduler, messenger, i18n, chat, clock, config.bot.language, config.bot.timezone),
     ]
     for feature in features:
         for kind, handler in feature.jobs().items():

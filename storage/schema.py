@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from storage import core
+from storage import duties
 from storage import polls
 from storage import safespace
 from storage.db import Registry
 
 REGISTRY: Registry = {
     "core": core.MIGRATIONS,
+    "duties": duties.MIGRATIONS,
     "safespace": safespace.MIGRATIONS,
     "polls": polls.MIGRATIONS,
 }
