@@ -16,12 +16,14 @@ from bot.ports import Chat, Clock, Publisher
 from bot.scheduler import Scheduler
 from commands.duties import duty_features
 from commands.help import Help
+from commands.polls import PollDeps, poll_features
 from commands.rooms import RoomsFeature
 from commands.awareness import Awareness
 from commands.safespace import SafeSpaceFeature, SpaceBook
 from commands.speakers import Speakers
 from storage.core import DirectRooms, HandledEvents, Jobs, KeyValue, Outbox, Rooms
 from storage.db import Database
+from storage.polls import PollRepo
 from storage.safespace import Admissions, Reports, Requests, SafeSpaces, SpeakersLists
 from storage.schema import REGISTRY
 
@@ -97,6 +99,7 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
         Awareness(book, spaces, admissions, requests, Reports(db, config.bot.data_dir / "safespace.key"), dms, scheduler),
         Speakers(SpeakersLists(db)),
         *duty_features(db, rooms, scheduler, messenger, i18n, chat, clock, config.bot.language, config.bot.timezone),
+        *poll_features(PollDeps(PollRepo(db), scheduler, messenger, chat, clock, i18n, rooms, perms, config.bot)),
     ]
     for feature in features:
         for kind, handler in feature.jobs().items():

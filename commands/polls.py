@@ -1,0 +1,359 @@
+"""!meeting, !poll, !consensus, !vote, !results, !close, !polls: date finding, decisions and consensing.
+
+Every poll is one row (storage.polls) with a message that is edited in place as votes
+arrive. Votes come from `!vote`, from native poll responses (decision polls) and from
+keycap reactions (date polls; see commands.poll_events). Deadlines and nudges are
+scheduler jobs, so they also run after downtime. Results are counted by commands.tally.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.config import BotConfig
+from bot.errors import UserError
+from bot.feature import Ctx, Feature, Permissions
+from bot.grammar import Converter, Int, Items, Number, Setting, Text, YesNo, command
+from bot.converters import When
+from bot.i18n import I18n
+from bot.messenger import Messenger
+from bot.ports import Chat, Clock
+from bot.render import join, lines, mention, plain
+from bot.scheduler import JobHandler, Scheduler
+from bot.timeformat import format_weekday_date, format_when
+from commands import poll_render as show
+from commands.meetings import Meetings
+from commands.poll_events import PollEvents
+from commands.pollcount import Standing, standing
+from commands.pollrules import (KEYCAPS, MAX_OPTIONS, MIN_OPTIONS, choice_ballot, consensus_ballot, meeting_ballot,
+                                nudge_at, read_items)
+from storage.core import Rooms
+from storage.polls import Poll, PollRepo
+
+CLOSE_JOB, NUDGE_JOB, RELATE_JOB = "polls.close", "polls.nudge", "polls.relate"
+RELATE_RETRY, RELATE_TRIES = timedelta(seconds=5), 16  # doubling: gives up after about four days
+
+
+def ref(poll_id: int, role: str) -> str:
+    """Outbox ref of a poll's message: role table (the edited message), maybe, native."""
+    return f"polls.{poll_id}.{role}"
+
+
+def job_key(poll_id: int, what: str) -> str:
+    return f"polls.{poll_id}.{what}"
+
+
+# --------------------------------------------------------------------------- argument types
+class Title(Text):
+    label = "title"
+
+
+class Choices(Converter):
+    shape = "rest"
+    label = "poll_choices"
+
+    @classmethod
+    def convert(cls, ctx, raw: str):
+        items = read_items(raw)
+        if not items:
+            raise UserError("error.missing_argument", arg=cls.label)
+        return items
+
+
+class Positive(Int):
+    label = "number"
+
+    @classmethod
+    def convert(cls, ctx, raw: str) -> int:
+        value = super().convert(ctx, raw)
+        if value < 1:
+            raise UserError("polls.error.bad_number", value=raw)
+        return value
+
+
+class Majority(Converter):
+    label = "majority"
+    WORDS = {"simple": "simple", "einfach": "simple", "einfache": "simple", "2/3": "2/3", "zweidrittel": "2/3",
+             "zwei drittel": "2/3", "two thirds": "2/3", "two-thirds": "2/3", "2/3-mehrheit": "2/3"}
+
+    @classmethod
+    def convert(cls, ctx, raw: str) -> str:
+        value = cls.WORDS.get(raw.strip().lower().removesuffix(" mehrheit").removesuffix(" majority"))
+        if value is None:
+            raise UserError("polls.error.bad_majority", value=raw)
+        return value
+
+
+@dataclass
+class PollDeps:
+    """What the poll features need besides the command context (jobs and events have none)."""
+
+    repo: PollRepo
+    scheduler: Scheduler
+    messenger: Messenger
+    chat: Chat
+    clock: Clock
+    i18n: I18n
+    rooms: Rooms
+    perms: Permissions
+    settings: BotConfig
+
+    async def room_ctx(self, room_id: str) -> Ctx:
+        """A context for messages the bot sends on its own (deadlines, nudges, reminders)."""
+        lang = await self.rooms.language(room_id) or self.settings.language
+        return Ctx(room_id=room_id, sender=self.chat.own_user_id, event_id="", lang=lang, tz=self.settings.timezone,
+                   now=self.clock.now(), is_dm=False, i18n=self.i18n, messenger=self.messenger, perms=self.perms,
+                   chat=self.chat)
+
+
+class Polls(PollEvents, Feature):
+    name = "polls"
+
+    def __init__(self, deps: PollDeps) -> None:
+        self.deps = deps
+        self.repo = deps.repo
+
+    def jobs(self) -> dict[str, JobHandler]:
+        return {CLOSE_JOB: JobHandler(self._close_job), NUDGE_JOB: JobHandler(self._nudge_job),
+                RELATE_JOB: JobHandler(self._relate_job)}
+
+    # ------------------------------------------------------------------ creating
+    @command("meeting", aliases=["termin", "terminumfrage"])
+    async def meeting(self, ctx: Ctx, title: Title, options: Items[When], until: Setting[When] = None):
+        self._check_count(len(options))
+        seen: dict[datetime, int] = {}
+        for i, at in enumerate(options):
+            if at in seen:
+                raise UserError("polls.error.duplicate", option=format_weekday_date(at, ctx.lang, ctx.tz))
+            seen[at] = i
+        if until is not None and until > min(options):
+            raise UserError("polls.error.until_after_option", until=format_weekday_date(until, ctx.lang, ctx.tz),
+                            first=format_weekday_date(min(options), ctx.lang, ctx.tz))
+        labels = [(format_weekday_date(at, ctx.lang, ctx.tz), at) for at in options]
+        poll = await self._create(ctx, "meeting", title, labels, until)
+        s = await standing(self.repo, poll)
+        await ctx.reply_rich(show.message(ctx, s), ref=ref(poll.id, "table"))
+        await ctx.messenger.send(ctx.room_id, show.maybe_message(ctx, poll), ref=ref(poll.id, "maybe"))
+        keys = list(KEYCAPS[: len(options)])
+        for role in ("table", "maybe"):  # clickable answers: the bot reacts first, members click
+            await self.relate(poll.id, role, "m.reaction", {"keys": keys})
+
+    @command("poll", aliases=["umfrage", "abstimmung"])
+    async def poll(self, ctx: Ctx, question: Title, options: Items[Text] = None, until: Setting[When] = None,
+                   choices: Setting[Positive] = 1, secret: Setting[YesNo] = False, quorum: Setting[Positive] = None,
+                   majority: Setting[Majority] = "simple"):
+        yesno = not options
+        labels = [ctx.t("polls.yes"), ctx.t("polls.no"), ctx.t("polls.abstain")] if yesno else list(options)
+        self._check_count(len(labels))
+        self._check_duplicates(labels)
+        if choices > (1 if yesno else len(labels)):
+            raise UserError("polls.error.choices_too_many", k=choices, options=1 if yesno else len(labels))
+        poll = await self._create(ctx, "choice", question, [(label, None) for label in labels], until,
+                                  max_choices=choices, quorum=quorum, majority=majority, secret=secret, yesno=yesno)
+        if not secret:  # a secret ballot gets no native poll: its responses would be public
+            await ctx.messenger.send_event(ctx.room_id, show.POLL_START, show.native_start(poll),
+                                           ref=ref(poll.id, "native"))
+        await ctx.reply_rich(show.message(ctx, await standing(self.repo, poll)), ref=ref(poll.id, "table"))
+
+    @command("consensus", aliases=["konsens", "konsensieren"])
+    async def consensus(self, ctx: Ctx, question: Title, options: Items[Text], until: Setting[When] = None):
+        labels = [ctx.t("polls.consensus.passive"), *options]
+        self._check_count(len(labels), minimum=MIN_OPTIONS)
+        self._check_duplicates(labels)
+        poll = await self._create(ctx, "consensus", question, [(label, None) for label in labels], until)
+        await ctx.reply_rich(show.message(ctx, await standing(self.repo, poll)), ref=ref(poll.id, "table"))
+
+    def _check_count(self, n: int, minimum: int = MIN_OPTIONS) -> None:
+        if n < minimum:
+            raise UserError("polls.error.too_few", minimum=minimum)
+        if n > MAX_OPTIONS:
+            raise UserError("polls.error.too_many", count=n, max=MAX_OPTIONS)
+
+    @staticmethod
+    def _check_duplicates(labels: list[str]) -> None:
+        seen: set[str] = set()
+        for label in labels:
+            key = " ".join(label.casefold().split())
+            if key in seen:
+                raise UserError("polls.error.duplicate", option=label)
+            seen.add(key)
+
+    async def _create(self, ctx: Ctx, kind: str, title: str, options, until, **kw) -> Poll:
+        poll = await self.repo.create(room_id=ctx.room_id, kind=kind, creator=ctx.sender, title=title,
+                                      created_at=ctx.now, options=options, until=until, **kw)
+        if until is not None:
+            await self.deps.scheduler.schedule(CLOSE_JOB, job_key(poll.id, "close"), until, {"poll": poll.id})
+            nudge = nudge_at(ctx.now, until)
+            if nudge is not None:
+                await self.deps.scheduler.schedule(NUDGE_JOB, job_key(poll.id, "nudge"), nudge, {"poll": poll.id})
+        return poll
+
+    # ------------------------------------------------------------------ voting
+    async def find(self, ctx: Ctx, number: int, *, open_only: bool = False) -> Poll:
+        """The poll #number if it belongs to this room (or, from a direct chat, to a room of the sender)."""
+        poll = await self.repo.get(number)
+        if poll is not None and poll.room_id != ctx.room_id:
+            info = await ctx.chat.room_info(poll.room_id) if ctx.is_dm else None
+            if info is None or ctx.sender not in info.members:
+                poll = None
+        if poll is None:
+            raise UserError("polls.error.unknown", id=number, usage=False)
+        if open_only and not poll.is_open:
+            raise UserError("polls.error.closed", id=number, usage=False)
+        return poll
+
+    @command("vote", aliases=["abstimmen", "stimme"])
+    async def vote(self, ctx: Ctx, number: Number, choices: Choices):
+        poll = await self.find(ctx, number, open_only=True)
+        n = len(poll.options)
+        if poll.kind == "meeting":
+            ballot = meeting_ballot(choices, n, poll.id)
+            await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, ctx.now, {str(k): v for k, v in ballot.items()})
+            yes = [str(poll.number(i)) for i, a in sorted(ballot.items()) if a == "yes"]
+            maybe = [str(poll.number(i)) for i, a in sorted(ballot.items()) if a == "maybe"]
+            none = "–"
+            await ctx.reply("polls.voted.meeting", id=poll.id, yes=", ".join(yes) or none,
+                            maybe=", ".join(maybe) or none)
+        elif poll.kind == "consensus":
+            ratings = consensus_ballot(choices, n, poll.id)
+            await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, ctx.now, {str(k): v for k, v in ratings.items()})
+            await ctx.reply("polls.voted.consensus", id=poll.id)
+        else:
+            chosen = choice_ballot(choices, n, poll.id, poll.max_choices, poll.yesno)
+            if poll.secret:
+                if not ctx.is_dm:
+                    raise UserError("polls.error.secret_in_room", id=poll.id, usage=False)
+                replaced = await self.repo.put_secret_ballot(poll.id, ctx.sender, chosen)
+                await ctx.reply("polls.voted.secret_again" if replaced else "polls.voted.secret", id=poll.id)
+            else:
+                await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, ctx.now, chosen)
+                await ctx.reply("polls.voted.choice", id=poll.id,
+                                options="; ".join(show.numbered(ctx, poll, i) for i in chosen))
+        await self.refresh(poll)
+
+    async def refresh(self, poll: Poll) -> None:
+        """Edit the poll's message to the current standing (pending edits coalesce in the outbox)."""
+        ctx = await self.deps.room_ctx(poll.room_id)
+        fresh = await self.repo.get(poll.id)
+        assert fresh is not None
+        await self.deps.messenger.edit(ref(poll.id, "table"), show.message(ctx, await standing(self.repo, fresh)))
+
+    # ------------------------------------------------------------------ looking and closing
+    @command("results", aliases=["ergebnis", "ergebnisse", "stand"])
+    async def results(self, ctx: Ctx, number: Number):
+        poll = await self.find(ctx, number)
+        await ctx.reply_rich(show.standings(ctx, await standing(self.repo, poll)))
+
+    @command("polls", aliases=["umfragen", "abstimmungen"])
+    async def polls(self, ctx: Ctx):
+        found = await self.repo.open_in_room(ctx.room_id)
+        if not found:
+            await ctx.reply("polls.list.none")
+            return
+        items = [show.list_line(ctx, await standing(self.repo, p)) for p in found]
+        await ctx.reply_rich(lines([plain(ctx.t("polls.list.header")), *items]))
+
+    @command("close", aliases=["schliessen", "schließen", "beenden"])
+    async def close(self, ctx: Ctx, number: Number):
+        poll = await self.find(ctx, number, open_only=True)
+        await self.require_creator_or_organiser(ctx, poll, "polls.error.close_not_allowed")
+        await self.close_poll(poll, ctx)
+
+    async def require_creator_or_organiser(self, ctx: Ctx, poll: Poll, key: str) -> None:
+        if ctx.sender == poll.creator or await ctx.is_organiser(room_id=poll.room_id):
+            return
+        if poll.creator:
+            raise UserError(key, id=poll.id, creator=poll.creator, usage=False)
+        raise UserError(key + "_orga", id=poll.id, usage=False)
+
+    async def close_poll(self, poll: Poll, ctx: Ctx, *, reply: bool = True) -> Standing:
+        """Close now: final table, native end event, result message (a reply to `!close`, else a notice)."""
+        if not await self.repo.close(poll.id, ctx.now):
+            return await standing(self.repo, poll)
+        await self.deps.scheduler.cancel_prefix(job_key(poll.id, ""))
+        closed = await self.repo.get(poll.id)
+        assert closed is not None
+        s = await standing(self.repo, closed)
+        if closed.secret:
+            await self.repo.seal(closed.id)  # counted above; from now on no ballot can be tied to anyone
+        room_ctx = await self.deps.room_ctx(closed.room_id)
+        await self.deps.messenger.edit(ref(closed.id, "table"), show.message(room_ctx, s))
+        text = show.result(room_ctx, s)
+        if closed.kind == "choice" and not closed.secret:
+            fallback = room_ctx.t("polls.native.ended", result=show.first_line(room_ctx, s).text)
+            await self.relate(closed.id, "native", show.POLL_END, {"text": fallback})
+        if reply and ctx.event_id and ctx.room_id == closed.room_id:
+            await ctx.reply_rich(text)
+        else:
+            await self.deps.messenger.send(closed.room_id, text)
+            if reply and ctx.event_id:
+                await ctx.reply("polls.closed_elsewhere", id=closed.id)
+        return s
+
+    # ------------------------------------------------------------------ jobs
+    async def _close_job(self, job) -> None:
+        poll = await self.repo.get(job.payload["poll"])
+        if poll is not None and poll.is_open:
+            await self.close_poll(poll, await self.deps.room_ctx(poll.room_id), reply=False)
+
+    async def _nudge_job(self, job) -> None:
+        poll = await self.repo.get(job.payload["poll"])
+        now = self.deps.clock.now()
+        if poll is None or not poll.is_open or (poll.until and now >= poll.until):
+            return
+        info = await self.deps.chat.room_info(poll.room_id)
+        if info is None:
+            return
+        members = [m for m in info.members if m != self.deps.chat.own_user_id]
+        ctx = await self.deps.room_ctx(poll.room_id)
+        when = format_when(poll.until, lang=ctx.lang, tz=ctx.tz) if poll.until else ""
+        if poll.secret:
+            missing = len(members) - len(await self.repo.secret_voters(poll.id, members))
+            if missing > 0:
+                await self.deps.messenger.send(poll.room_id, ctx.rich("polls.nudge_secret", missing, id=poll.id,
+                                                                      title=poll.title, when=when))
+            return
+        answered = set((await standing(self.repo, poll)).voters)
+        missing_people = [m for m in members if m not in answered]
+        if missing_people:
+            who = join([mention(m, m.lstrip("@").split(":")[0]) for m in missing_people])
+            await self.deps.messenger.send(poll.room_id, ctx.rich("polls.nudge", id=poll.id, title=poll.title,
+                                                                  when=when, who=who))
+
+    async def relate(self, poll_id: int, role: str, type_: str, data: dict) -> None:
+        """Send an event relating to one of the poll's messages: now if that message has its event id
+        already, else from a job as soon as it has (the outbox assigns event ids only at delivery)."""
+        target = await self.deps.messenger.event_for(ref(poll_id, role))
+        if target is not None:
+            await self._send_related(poll_id, role, type_, data, target)
+            return
+        await self.deps.scheduler.schedule(RELATE_JOB, job_key(poll_id, f"relate.{role}.{type_}"),
+                                           self.deps.clock.now(), {"poll": poll_id, "role": role, "type": type_,
+                                                                   "data": data, "tries": 0})
+
+    async def _relate_job(self, job) -> None:
+        p = job.payload
+        target = await self.deps.messenger.event_for(ref(p["poll"], p["role"]))
+        if target is None:
+            if p["tries"] < RELATE_TRIES:  # the message is not delivered yet: look again later
+                delay = RELATE_RETRY * 2 ** p["tries"]
+                await self.deps.scheduler.schedule(RELATE_JOB, job.key, self.deps.clock.now() + delay,
+                                                   {**p, "tries": p["tries"] + 1})
+            return
+        await self._send_related(p["poll"], p["role"], p["type"], p["data"], target)
+
+    async def _send_related(self, poll_id: int, role: str, type_: str, data: dict, target: tuple[str, str]) -> None:
+        room_id, event_id = target
+        await self.repo.record_message(poll_id, role, event_id)
+        if type_ == "m.reaction":
+            for key in data["keys"]:
+                await self.deps.messenger.send_event(room_id, "m.reaction", {
+                    "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}})
+        else:
+            await self.deps.messenger.send_event(room_id, type_, show.native_end(event_id, data["text"]))
+
+
+def poll_features(deps: PollDeps) -> list[Feature]:
+    """The poll features, sharing one repository: polls and votes, and fixed meetings."""
+    polls = Polls(deps)
+    return [polls, Meetings(polls)]
