@@ -45,7 +45,8 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("nio", "apscheduler", "aiohttp", "urllib3", "peewee"):
+    # aiosqlite would log every statement with its values (user ids, report texts) at DEBUG
+    for noisy in ("nio", "apscheduler", "aiohttp", "urllib3", "peewee", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

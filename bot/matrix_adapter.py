@@ -244,7 +244,9 @@ class MatrixAdapter:
                 src = getattr(ev, "source", {}) or {}
                 if src.get("type") == "m.room.member" and src.get("state_key") == self.own_user_id:
                     inviter = src.get("sender")
-                    direct = bool((src.get("content") or {}).get("is_direct"))
+                    # nio pops "content" out of the source of invite events; it keeps it as .content
+                    content = getattr(ev, "content", None) or src.get("content") or {}
+                    direct = bool(content.get("is_direct"))
             if inviter is None:
                 inviter = getattr(info.invite_state[0], "sender", None) if info.invite_state else None
             out.append((room_id, inviter, direct))
@@ -272,7 +274,7 @@ class MatrixAdapter:
             creators = tuple([create["sender"], *[c for c in extra if isinstance(c, str)]])
         pl_raw = state.get("m.room.power_levels", {}).get("content", {})
         pl = room.power_levels
-        members = tuple(room.users.keys())
+        members = tuple(u for u in room.users if u not in room.invited_users)  # joined only
         return RoomInfo(room_id=room_id, name=room.display_name, alias=room.canonical_alias, members=members,
                         power=dict(pl.users), users_default=pl.defaults.users_default, creators=creators,
                         encrypted=room.encrypted, join_rule=room.join_rule or "invite",

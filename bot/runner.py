@@ -48,7 +48,9 @@ async def handle_invites(app: App, adapter: MatrixAdapter, resp) -> None:
     for room_id, inviter, direct in adapter.invites(resp):
         if await invite_allowed(app, inviter, direct):
             if await adapter.join(room_id):
-                log.info("joined %s on invitation by %s", room_id, inviter)
+                # who opens a direct chat with the bot (e.g. to report) is nobody's business
+                log.log(logging.DEBUG if direct else logging.INFO, "joined %s on invitation by %s", room_id,
+                        "a member" if direct else inviter)
                 await app.pipeline.room_joined(room_id, app.clock.now())
                 if direct and inviter:
                     async with app.db.transaction():

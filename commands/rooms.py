@@ -85,8 +85,10 @@ class RoomsFeature(Feature):
             raise UserError("room.not_in_safespace", usage=False)
         await self._set_role(ctx, "announcements", account)
 
-    @command("room language", aliases=["raum sprache"], who="organiser")
+    @command("room language", aliases=["raum sprache"])
     async def language(self, ctx: Ctx, language: Language):
+        if not ctx.is_dm and not await ctx.is_organiser():  # in a direct chat it is one's own choice
+            raise UserError("error.organisers_only", usage=False)
         await self.rooms.set_language(ctx.room_id, language)
         ctx.lang = language
         await ctx.reply("room.language_set", language=ctx.t("language." + language))

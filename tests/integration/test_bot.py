@@ -154,3 +154,19 @@ async def test_room_creator_counts_as_organiser(bot_factory, matrix_user):
     answer = await wait_for(bob, lambda r, e: r == room and isinstance(e, RoomMessageNotice)
                             and reply_target(e) == cmd, timeout=20)
     assert "Orga-Raum" in answer.body, answer.body
+
+
+async def test_direct_chat_from_a_member_who_shares_a_room_is_accepted(bot_factory, matrix_user):
+    admin, member = await matrix_user("admin"), await matrix_user("member")
+    bot = bot_factory(admins=[admin.user_id])
+    await make_room(admin, bot.user_id, invite=[member.user_id])
+    for room_id in list((await member.sync(timeout=0, sync_filter=FILTER)).rooms.invite):
+        await member.join(room_id)
+    dm = await member.room_create(invite=[bot.user_id], is_direct=True)
+    await wait_for(member, lambda r, e: r == dm.room_id and getattr(e, "state_key", None) == bot.user_id
+                   and getattr(e, "membership", None) == "join", timeout=30)
+    cmd = await send(member, dm.room_id, "hilfe")  # no "!" needed in a direct chat
+    answer = await wait_for(member, lambda r, e: r == dm.room_id and isinstance(e, RoomMessageNotice)
+                            and reply_target(e) == cmd, timeout=20)
+    assert "Das kann ich" in answer.body
+    assert member.user_id not in bot.log_text()  # who opened a direct chat is not logged
