@@ -93,7 +93,7 @@ def choice_ballot(items: Sequence[VoteItem], n: int, poll_id: int, max_choices: 
         if idx not in chosen:
             chosen.append(idx)
     if len(chosen) > max_choices:
-        raise UserError("polls.error.too_many_choices", n=max_choices, poll=poll_id, usage=False)
+        raise UserError("polls.error.too_many_choices", max=max_choices, poll=poll_id, usage=False)
     return chosen
 
 
