@@ -32,6 +32,7 @@ from storage.duties import HOLDING, OPEN, Absences, Duties, Duty, Turns, Welcome
 DEFAULT_LEAD, DEFAULT_REMIND = timedelta(days=7), timedelta(days=1)
 DEFAULT_PLAN, MAX_PLAN, UPCOMING = 5, 26, 3
 DEFAULT_MONTHS, MAX_MONTHS = 6, 24
+MAX_AHEAD = timedelta(days=3 * 366)  # planned turns never lie further ahead
 
 
 class DutyFeature(Feature):
@@ -254,16 +255,19 @@ class DutyFeature(Feature):
                 for member in await self.duties.pool(duty.id):
                     counts.setdefault((member.user_id, duty.id), [0, 0, 0, 0])
                     load.setdefault(member.user_id, 0.0)
-        for row in await self.turns.in_rooms_since(list(by_id), since, ctx.now):
+        # Turns, done and load count what has happened; hand-backs and take-overs count when they were made,
+        # so one of a turn still ahead shows up at once.
+        for row in await self.turns.in_rooms_since(list(by_id), since, ctx.now + MAX_AHEAD):
             if row.user_id is None:
                 continue
             c = counts.setdefault((row.user_id, row.duty_id), [0, 0, 0, 0])
             load.setdefault(row.user_id, 0.0)
-            c[0] += row.status in HOLDING
-            c[1] += row.status == "done"
+            past = row.occurrence <= ctx.now
+            c[0] += past and row.status in HOLDING
+            c[1] += past and row.status == "done"
             c[2] += row.status == "handed_back"
             c[3] += row.kind == "take"
-            if row.status in LOAD_STATUSES:
+            if past and row.status in LOAD_STATUSES:
                 load[row.user_id] += row.weight
         rows = [[plain(user), plain(by_id[duty_id].name), *map(str, c)]
                 for (user, duty_id), c in sorted(counts.items(), key=lambda kv: (kv[0][0], by_id[kv[0][1]].number))]

@@ -48,7 +48,7 @@ class AwayFeature(Feature):
             return ctx.rich("away.none")
         entries = [ctx.rich("away.entry", first=self.voice.value(ctx.lang, a.first_day),
                             last=self.voice.value(ctx.lang, a.last_day)) for a in found]
-        return lines([ctx.rich("away.header", len(found))]) + bullets(entries)
+        return lines([ctx.rich("away.header", len(found)), bullets(entries)])
 
     @command("away clear", aliases=["abwesend löschen", "abwesend loeschen", "abwesend aufheben"])
     async def clear(self, ctx: Ctx):

@@ -118,17 +118,22 @@ class Planner:
                 await self.turns.override(duty.id, occ, kind, giver or None, taker, now)
         return sorted(moves.values(), key=lambda m: m.occurrence)
 
+    def shifted(self, occ: datetime, delta: timedelta) -> datetime:
+        """occ + delta on the local wall clock: a day before Monday 18:00 is Sunday 18:00, also across DST."""
+        return (occ.astimezone(self.zone) + delta).astimezone(occ.tzinfo)
+
     async def schedule(self, duty: Duty, occ: datetime) -> None:
         """(Re)arm the announcement, reminder and escalation of one slot; each runs at most once per slot."""
         payload = {"duty": duty.id, "occ": int(occ.timestamp() * 1000)}
         await self.scheduler.schedule(JOB_ANNOUNCE, job_key(duty.id, occ, "announce"),
-                                      occ - timedelta(minutes=duty.lead_minutes), payload)
+                                      self.shifted(occ, -timedelta(minutes=duty.lead_minutes)), payload)
         if duty.remind_minutes > 0:
             await self.scheduler.schedule(JOB_REMIND, job_key(duty.id, occ, "remind"),
-                                          occ - timedelta(minutes=duty.remind_minutes), payload)
+                                          self.shifted(occ, -timedelta(minutes=duty.remind_minutes)), payload)
         else:
             await self.scheduler.cancel(job_key(duty.id, occ, "remind"))
-        await self.scheduler.schedule(JOB_ESCALATE, job_key(duty.id, occ, "escalate"), occ + ESCALATE_AFTER, payload)
+        await self.scheduler.schedule(JOB_ESCALATE, job_key(duty.id, occ, "escalate"),
+                                      self.shifted(occ, ESCALATE_AFTER), payload)
 
     async def reschedule(self, duty: Duty, now: datetime) -> None:
         for slot in await self.turns.slots_after(duty.id, now - ESCALATE_AFTER):

@@ -28,11 +28,11 @@ class TurnsFeature(Feature):
         local = now.astimezone(self.planner.zone)
         return datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=self.planner.zone)
 
-    async def _tell(self, ctx: Ctx, duty: Duty, key: str, **params) -> None:
+    async def _tell(self, ctx: Ctx, room_id: str, key: str, **params) -> None:
         """Answer; if the command came from elsewhere (a direct chat), the duty's room is told too."""
         await ctx.reply_rich(self.voice.rich(ctx.lang, key, **params))
-        if duty.room_id != ctx.room_id:
-            await self.voice.say(duty.room_id, key, **params)
+        if room_id != ctx.room_id:
+            await self.voice.say(room_id, key, **params)
 
     @command("duty done", aliases=["dienst erledigt", "dienst fertig"])
     async def done(self, ctx: Ctx, duty: DutyName):
@@ -73,7 +73,7 @@ class TurnsFeature(Feature):
         if not moves or not moves[0].to_users:
             raise UserError("duty.handback_nobody", name=found.name, usage=False,
                             when=self.voice.value(ctx.lang, Short(mine[0].occurrence)))
-        await self._tell(ctx, found, "duty.handed_back", user=ctx.sender, duty=found.name,
+        await self._tell(ctx, found.room_id, "duty.handed_back", user=ctx.sender, duty=found.name,
                          when=Short(mine[0].occurrence), users=who(moves[0].to_users, ping=True))
 
     @command("duty take", aliases=["dienst übernehmen", "dienst uebernehmen"])
@@ -102,7 +102,7 @@ class TurnsFeature(Feature):
         await self.turns.add(found.id, occ, ctx.sender, "taken", "take", found.weight, ctx.now)
         await self.turns.override(found.id, occ, "take", original.user_id if original else None, ctx.sender, ctx.now)
         if original is not None and original.user_id:
-            await self._tell(ctx, found, "duty.taken_from", user=mention(original.user_id), taker=ctx.sender,
+            await self._tell(ctx, found.room_id, "duty.taken_from", user=mention(original.user_id), taker=ctx.sender,
                              duty=found.name, when=Short(occ))
         else:
-            await self._tell(ctx, found, "duty.taken_free", taker=ctx.sender, duty=found.name, when=Short(occ))
+            await self._tell(ctx, found.room_id, "duty.taken_free", taker=ctx.sender, duty=found.name, when=Short(occ))
