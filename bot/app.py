@@ -16,6 +16,7 @@ from bot.ports import Chat, Clock, Publisher
 from bot.scheduler import Scheduler
 from commands.duties import duty_features
 from commands.help import Help
+from commands.posts import build_posts_feature
 from commands.polls import PollDeps, poll_features
 from commands.rooms import RoomsFeature
 from commands.awareness import Awareness
@@ -100,6 +101,7 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
         Speakers(SpeakersLists(db)),
         *duty_features(db, rooms, scheduler, messenger, i18n, chat, clock, config.bot.language, config.bot.timezone),
         *poll_features(PollDeps(PollRepo(db), scheduler, messenger, chat, clock, i18n, rooms, perms, config.bot)),
+        build_posts_feature(config, db, chat, clock, i18n, kv, rooms, jobs, messenger, scheduler, publishers),
     ]
     for feature in features:
         for kind, handler in feature.jobs().items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 from storage import core
 from storage import duties
 from storage import polls
+from storage import posts
 from storage import safespace
 from storage.db import Registry
 
@@ -11,5 +12,6 @@ REGISTRY: Registry = {
     "core": core.MIGRATIONS,
     "duties": duties.MIGRATIONS,
     "safespace": safespace.MIGRATIONS,
+    "posts": posts.MIGRATIONS,
     "polls": polls.MIGRATIONS,
 }

@@ -1,0 +1,143 @@
+"""What organisers see of a post: the preview (exactly the thread that will go out), the queue, and a voice
+for messages that are not answers to a command (publication results, missed posts, relayed mentions)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.i18n import I18n
+from bot.messenger import Messenger
+from bot.render import Rich, bullets, fmt, lines, plain
+from bot.timeformat import format_weekday_date, format_when
+from commands.post_rules import GROUPS, list_group, missing_alt
+from storage.core import Rooms
+from storage.posts import Image, Part, Post
+
+Say = Callable[..., Rich]  # (key, n=None, **params) -> Rich in one language
+EXCERPT = 60
+
+
+class Voice:
+    """Messages in a room's language outside a command (no Ctx there)."""
+
+    def __init__(self, i18n: I18n, rooms: Rooms, messenger: Messenger, default_language: str, tz: str) -> None:
+        self.i18n, self.rooms, self.messenger = i18n, rooms, messenger
+        self.default_language, self.tz = default_language, tz
+
+    async def lang(self, room_id: str) -> str:
+        return await self.rooms.language(room_id) or self.default_language
+
+    def speaker(self, lang: str) -> Say:
+        def say(key: str, n: int | None = None, **params: Any) -> Rich:
+            if n is not None:
+                params.setdefault("n", n)
+            return fmt(self.i18n.template(lang, key, n), **params)
+        return say
+
+    async def say(self, room_id: str, key: str, n: int | None = None, *, reply_to: str | None = None,
+                  **params: Any) -> None:
+        say = self.speaker(await self.lang(room_id))
+        await self.messenger.send(room_id, say(key, n, **params), reply_to=reply_to)
+
+    async def send(self, room_id: str, build: Callable[[Say, str], Rich], *, reply_to: str | None = None) -> None:
+        """build(say, lang) -> Rich, in the room's language."""
+        lang = await self.lang(room_id)
+        await self.messenger.send(room_id, build(self.speaker(lang), lang), reply_to=reply_to)
+
+    async def dm(self, user_id: str, lang: str, key: str, **params: Any) -> None:
+        await self.messenger.dm(user_id, self.speaker(lang)(key, **params))
+
+
+def when_text(say: Say, at: datetime | None, lang: str, tz: str) -> Rich:
+    if at is None:
+        return say("post.when.asap")
+    return say("post.when.at", when=format_when(at, lang=lang, tz=tz))
+
+
+def preview(say: Say, post: Post, images: Sequence[Image], parts: Sequence[Part], approvers: Sequence[str],
+            required: int, *, lang: str, tz: str) -> Rich:
+    """The answer to !post: #N, where and how it goes out, then every part exactly as it will be posted."""
+    out: list[Rich] = [say("post.preview.header", id=post.id, account=post.account,
+                           visibility=say("post.visibility." + post.visibility), language=post.language or "–",
+                           when=when_text(say, post.at, lang, tz))]
+    if post.cw:
+        out.append(say("post.preview.cw", cw=post.cw))
+    for image in images:
+        if (image.alt or "").strip():
+            out.append(say("post.preview.image", k=image.k, alt=image.alt))
+        else:
+            out.append(say("post.preview.image_no_alt", k=image.k, id=post.id))
+    for part in parts:
+        if len(parts) > 1:
+            out.append(say("post.preview.part", i=part.idx + 1, total=len(parts)))
+        else:
+            out.append(say("post.preview.single"))
+        out.append(plain(part.text) if part.text.strip() else say("post.preview.no_text"))
+    out.append(status_line(say, post, images, approvers, required, lang=lang, tz=tz))
+    return lines(out)
+
+
+def status_line(say: Say, post: Post, images: Sequence[Image], approvers: Sequence[str], required: int, *,
+                lang: str, tz: str) -> Rich:
+    if post.state == "draft":
+        missing = missing_alt([i.alt for i in images])
+        if missing:
+            return say("post.status.needs_alt", len(missing), images=", ".join(map(str, missing)), id=post.id)
+        still = max(0, required - len(approvers))
+        if still == 0:  # approved, but `at:` passed long ago: needs a new time
+            return say("post.status.at_passed", id=post.id)
+        return say("post.status.needs_approval", still, id=post.id)
+    if post.state == "scheduled":
+        if post.at is None and post.retry_round == 0:
+            return say("post.status.now")
+        return say("post.status.scheduled", when=when_text(say, post.due_at or post.at, lang, tz))
+    return say("post.state." + post.state)
+
+
+def excerpt(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= EXCERPT else flat[: EXCERPT - 1].rstrip() + "…"
+
+
+def queue(say: Say, posts: Sequence[Post], approvals: dict[int, int], alts: dict[int, list[int]], required: int,
+          now: datetime, *, lang: str, tz: str) -> Rich:
+    """!posts: drafts, waiting, scheduled, failed and published posts of this room."""
+    grouped: dict[str, list[Rich]] = {g: [] for g in GROUPS}
+    for post in posts:
+        group = list_group(post.state, post.due_at, now)
+        if group is None:
+            continue
+        grouped[group].append(say("post.list.item", id=post.id, account=post.account, text=excerpt(post.text),
+                                  detail=_detail(say, post, group, approvals.get(post.id, 0),
+                                                 alts.get(post.id, []), required, lang, tz)))
+    out: list[Rich] = []
+    for group in GROUPS:
+        if grouped[group]:
+            out += [say("post.list." + group, len(grouped[group])), bullets(grouped[group])]
+    return lines(out) if out else say("post.list.empty")
+
+
+def _detail(say: Say, post: Post, group: str, approvals: int, missing: list[int], required: int, lang: str,
+            tz: str) -> Rich:
+    if group == "draft":
+        if missing:
+            return say("post.detail.needs_alt", images=", ".join(map(str, missing)))
+        return say("post.detail.approvals", got=approvals, required=required)
+    if group == "waiting":
+        if post.note:
+            return say("post.detail.retrying", reason=post.note,
+                       when=format_weekday_date(post.due_at, lang, tz) if post.due_at else "–")
+        return say("post.detail." + ("deleting" if post.state == "deleting" else "publishing"))
+    if group == "scheduled":
+        return say("post.detail.scheduled", when=format_weekday_date(post.due_at or post.at or now_or(post), lang, tz))
+    if group == "published":
+        when = format_weekday_date(post.published_at, lang, tz) if post.published_at else "–"
+        return say("post.detail.published", when=when, url=post.url or "")
+    if post.state == "missed":
+        return say("post.detail.missed", when=format_weekday_date(post.due_at or post.at or now_or(post), lang, tz))
+    return say("post.detail.failed", reason=post.note or "–")
+
+
+def now_or(post: Post) -> datetime:
+    return post.created_at
