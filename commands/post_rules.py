@@ -77,11 +77,11 @@ def missing_alt(alts: Sequence[str | None]) -> list[int]:
     return [k for k, alt in enumerate(alts, start=1) if not (alt or "").strip()]
 
 
-def list_group(state: str, due_at: datetime | None, now: datetime) -> str | None:
+def list_group(state: str, due_at: datetime | None, now: datetime, retrying: bool = False) -> str | None:
     """Which heading of `!posts` a post belongs under (None: not listed)."""
     if state == "draft":
         return "draft"
-    if state in ("publishing", "deleting") or (state == "scheduled" and due_at is not None and due_at <= now):
+    if state in ("publishing", "deleting") or (state == "scheduled" and (retrying or (due_at or now) <= now)):
         return "waiting"
     if state == "scheduled":
         return "scheduled"

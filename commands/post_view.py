@@ -105,7 +105,7 @@ def queue(say: Say, posts: Sequence[Post], approvals: dict[int, int], alts: dict
     """!posts: drafts, waiting, scheduled, failed and published posts of this room."""
     grouped: dict[str, list[Rich]] = {g: [] for g in GROUPS}
     for post in posts:
-        group = list_group(post.state, post.due_at, now)
+        group = list_group(post.state, post.due_at, now, retrying=post.retry_round > 0 or post.note is not None)
         if group is None:
             continue
         grouped[group].append(say("post.list.item", id=post.id, account=post.account, text=excerpt(post.text),

@@ -123,6 +123,9 @@ async def open_conversation(tmp_path, chat: FakeChat | None = None, pubs: dict |
     chat = chat or make_chat()
     pubs = pubs or {"main": FakePublisher("main"), "jugend": FakePublisher("jugend")}
     conv = await start_conversation(tmp_path, chat, publishers=pubs, **bot)
+    restarts = getattr(chat, "restarts", 0)
+    chat.restarts = restarts + 1  # type: ignore[attr-defined]
+    conv._ids = itertools.count(1 + 1000 * restarts)  # event ids stay unique across "restarts"
     conv.pubs = pubs  # type: ignore[attr-defined]
     conv.pub = pubs["main"]  # type: ignore[attr-defined]
     conv.youth = pubs["jugend"]  # type: ignore[attr-defined]
