@@ -94,7 +94,7 @@ class Planner:
         absences = [Absence(a.user_id, a.first_day, a.last_day)
                     for a in await self.absences.current([m.user_id for m in pool], self.day(now))]
         history = [Turn(r.occurrence, r.user_id, r.weight, r.status, str(r.duty_id))
-                   for r in await self.turns.since(now - HISTORY) if r.user_id]
+                   for r in await self.turns.since(now - HISTORY, duty.id, [m.user_id for m in pool])]
         return assign(occs, pool, history, absences + extra_absences, people or duty.people, duty.weight, self.tz,
                       now - LOAD_WINDOW, fixed, duty=str(duty.id), top_up=True)
 

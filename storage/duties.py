@@ -221,8 +221,11 @@ class Turns:
 
     # ------------------------------------------------------------------ slots
     async def add_slot(self, duty_id: int, occurrence: datetime, at: datetime) -> bool:
+        """Plan an occurrence; one cancelled earlier (the rule changed and back) is planned afresh."""
         return await self.db.execute_rowcount(
-            "INSERT OR IGNORE INTO duty_slots (duty_id, occurrence, planned_at) VALUES (?, ?, ?)",
+            "INSERT INTO duty_slots (duty_id, occurrence, planned_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (duty_id, occurrence) DO UPDATE SET planned_at = excluded.planned_at, announced_at = NULL,"
+            " reminded_at = NULL, escalated_at = NULL, cancelled_at = NULL WHERE duty_slots.cancelled_at IS NOT NULL",
             (duty_id, to_ms(occurrence), to_ms(at))) == 1
 
     async def slot(self, duty_id: int, occurrence: datetime) -> Slot | None:
@@ -269,10 +272,11 @@ class Turns:
             (duty_id, to_ms(after), to_ms(until) if until else 2**62))
         return [self._turn(r) for r in rows]
 
-    async def since(self, since: datetime) -> list[TurnRow]:
-        """Every named row of every duty from `since` on (the history fair assignment looks at)."""
-        rows = await self.db.fetchall(f"{self._TURN} WHERE occurrence >= ? AND user_id IS NOT NULL ORDER BY occurrence",
-                                      (to_ms(since),))
+    async def since(self, since: datetime, duty_id: int, users: list[str]) -> list[TurnRow]:
+        """From `since` on: the duty's named rows and these people's rows in any duty (what fair assignment uses)."""
+        rows = await self.db.fetchall(
+            f"{self._TURN} WHERE occurrence >= ? AND user_id IS NOT NULL AND (duty_id = ?"
+            f" OR user_id IN ({_marks(len(users))})) ORDER BY occurrence", (to_ms(since), duty_id, *users))
         return [self._turn(r) for r in rows]
 
     async def of_user(self, user_id: str, statuses: tuple[str, ...], after: datetime | None = None,

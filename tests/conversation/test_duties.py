@@ -236,3 +236,15 @@ async def test_help_lists_duty_commands(duty_conv):
     for name in ("!dienst anlegen", "!dienst plan", "!dienste", "!abwesend"):
         assert name in overview.body
 
+
+
+async def test_rule_changed_and_back_plans_the_old_dates_again(duty_conv):
+    await minutes_duty(duty_conv, members=(ALICE, BOB))
+    await duty_conv.reply(ORGA, "!dienst ändern Protokoll | jeden Mittwoch 18 Uhr", ROOM)
+    back = await duty_conv.reply(ORGA, "!dienst ändern Protokoll | jeden Dienstag 18 Uhr", ROOM)
+    assert "Diese Termine entfallen: Mi 25.11. 18:00" in back.body
+    rows = plan_rows((await duty_conv.reply(ALICE, "!dienst plan Protokoll 3", ROOM)).body)
+    assert [d for d, _ in rows] == ["Di 24.11. 18:00", "Di 1.12. 18:00", "Di 8.12. 18:00"]
+    assert all(users for _, users in rows)
+    sent = await duty_conv.advance(timedelta(minutes=1))
+    assert [s.mentions for s in sent if s.body.startswith("📋")] == [list(rows[0][1])]
