@@ -1,15 +1,13 @@
 """!duty / !dienst: duties with a recurrence, their pools, the fair plan ahead, the list and the statistics.
 
-Turn-level commands (done, handback, take) live in commands/duty_turns.py, absences in
-commands/duty_away.py, welcome buddies in commands/welcome.py; `duty_features` wires them all.
+Turn-level commands (done, handback, take) live in commands/duty_turns.py, the statistics in
+commands/duty_stats.py, absences in commands/duty_away.py, welcome buddies in commands/welcome.py;
+`duty_features` wires them all.
 """
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
-from dateutil.relativedelta import relativedelta
+from datetime import timedelta
 
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
@@ -17,13 +15,12 @@ from bot.grammar import Int, Items, Setting, command
 from bot.i18n import I18n
 from bot.messenger import Messenger
 from bot.ports import Chat, Clock
-from bot.render import Rich, bullets, lines, plain, table
+from bot.render import Rich, bullets, lines
 from bot.scheduler import JobHandler, Scheduler
 from commands.duty_jobs import DutyJobs
 from commands.duty_planner import WELCOME_NAMES, Planner, recurrence_of
 from commands.duty_text import (DutyFinder, DutyName, Duration, People, RecurrenceText, Short, Voice, Weight,
                                 describe, duration_text, tell_moves, who)
-from commands.fairness import LOAD_STATUSES, spread
 from commands.recurrence import Recurrence, occurrences
 from storage.core import Rooms
 from storage.db import Database
@@ -31,8 +28,6 @@ from storage.duties import HOLDING, OPEN, Absences, Duties, Duty, Turns, Welcome
 
 DEFAULT_LEAD, DEFAULT_REMIND = timedelta(days=7), timedelta(days=1)
 DEFAULT_PLAN, MAX_PLAN, UPCOMING = 5, 26, 3
-DEFAULT_MONTHS, MAX_MONTHS = 6, 24
-MAX_AHEAD = timedelta(days=3 * 366)  # planned turns never lie further ahead
 
 
 class DutyFeature(Feature):
@@ -238,50 +233,6 @@ class DutyFeature(Feature):
                 blocks.append(bullets(entries))
         await ctx.reply_rich(lines(blocks))
 
-    @command("duty stats", aliases=["dienst statistik", "dienst stats"], where="room")
-    async def stats(self, ctx: Ctx, months: Int = None):
-        months = DEFAULT_MONTHS if months is None else months
-        if not 1 <= months <= MAX_MONTHS:
-            raise UserError("duty.bad_months", max=MAX_MONTHS)
-        every = await self.duties.in_room(ctx.room_id, deleted=True)
-        if not every:
-            raise UserError("duty.none_here", usage=False)
-        since = (ctx.now.astimezone(ZoneInfo(ctx.tz)) - relativedelta(months=months)).astimezone(ctx.now.tzinfo)
-        by_id = {d.id: d for d in every}
-        counts: dict[tuple[str, int], list[int]] = {}
-        load: dict[str, float] = {}
-        for duty in every:
-            if duty.deleted_at is None:
-                for member in await self.duties.pool(duty.id):
-                    counts.setdefault((member.user_id, duty.id), [0, 0, 0, 0])
-                    load.setdefault(member.user_id, 0.0)
-        # Turns, done and load count what has happened; hand-backs and take-overs count when they were made,
-        # so one of a turn still ahead shows up at once.
-        for row in await self.turns.in_rooms_since(list(by_id), since, ctx.now + MAX_AHEAD):
-            if row.user_id is None:
-                continue
-            c = counts.setdefault((row.user_id, row.duty_id), [0, 0, 0, 0])
-            load.setdefault(row.user_id, 0.0)
-            past = row.occurrence <= ctx.now
-            c[0] += past and row.status in HOLDING
-            c[1] += past and row.status == "done"
-            c[2] += row.status == "handed_back"
-            c[3] += row.kind == "take"
-            if past and row.status in LOAD_STATUSES:
-                load[row.user_id] += row.weight
-        rows = [[plain(user), plain(by_id[duty_id].name), *map(str, c)]
-                for (user, duty_id), c in sorted(counts.items(), key=lambda kv: (kv[0][0], by_id[kv[0][1]].number))]
-        headers = [ctx.t(f"duty.stats.{h}") for h in ("person", "duty", "turns", "done", "handed_back", "taken")]
-        parts = [ctx.rich("duty.stats_header", months, since=self.voice.value(ctx.lang, since.date()))]
-        if rows:
-            parts.append(table(headers, rows))
-            hi, lo = max(load, key=lambda u: (load[u], u)), min(load, key=lambda u: (load[u], u))
-            parts.append(ctx.rich("duty.stats_spread", spread=f"{load[hi] - load[lo]:g}", most=hi,
-                                  most_load=f"{load[hi]:g}", least=lo, least_load=f"{load[lo]:g}"))
-        else:
-            parts.append(ctx.rich("duty.stats_empty"))
-        await ctx.reply_rich(lines(parts))
-
     # ------------------------------------------------------------------ privacy
     async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:
         out = []
@@ -322,6 +273,7 @@ def duty_features(db: Database, rooms: Rooms, scheduler: Scheduler, messenger: M
                   clock: Clock, language: str, tz: str) -> list[Feature]:
     """The duty features, wired: the duty commands, turn commands, absences, welcome buddies."""
     from commands.duty_away import AwayFeature
+    from commands.duty_stats import StatsFeature
     from commands.duty_turns import TurnsFeature
     from commands.welcome import WelcomeFeature
 
@@ -332,6 +284,7 @@ def duty_features(db: Database, rooms: Rooms, scheduler: Scheduler, messenger: M
     return [
         DutyFeature(duties, turns, welcomes, planner, finder, voice, DutyJobs(duties, turns, planner, voice, clock)),
         TurnsFeature(duties, turns, absences, planner, finder, voice),
+        StatsFeature(duties, turns, voice),
         AwayFeature(turns, absences, duties, planner, voice),
         WelcomeFeature(duties, turns, welcomes, rooms, planner, voice, scheduler, clock),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from tests.conversation.test_duties_support import (ALICE, BOB, CAROL, DAVE, EN, MEMBERS, ORGA, ROOM, duty_conv,  # noqa: F401
+from tests.conversation.test_duties_support import (ALICE, BOB, CAROL, EN, MEMBERS, ORGA, ROOM, duty_conv,  # noqa: F401
                                                     minutes_duty, plan_rows)
 
 

@@ -15,7 +15,7 @@ from commands.duty_text import Duration, DutyName, People, RecurrenceText, Weigh
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["commands/duties.py", "commands/duty_text.py", "commands/duty_planner.py", "commands/duty_jobs.py",
-           "commands/duty_turns.py", "commands/duty_away.py", "commands/welcome.py"]
+           "commands/duty_turns.py", "commands/duty_away.py", "commands/duty_stats.py", "commands/welcome.py"]
 I18N = I18n()
 
 
@@ -123,9 +123,10 @@ def test_catalogues_match_in_keys_placeholders_and_plurals():
 def test_help_exists_for_every_duty_command():
     from commands.duties import DutyFeature
     from commands.duty_away import AwayFeature
+    from commands.duty_stats import StatsFeature
     from commands.duty_turns import TurnsFeature
 
-    for feature in (DutyFeature, TurnsFeature, AwayFeature):
+    for feature in (DutyFeature, TurnsFeature, AwayFeature, StatsFeature):
         for attr in dir(feature):
             cmd = getattr(getattr(feature, attr), "__plenum_command__", None)
             if cmd is not None:
