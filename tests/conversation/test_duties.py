@@ -248,3 +248,37 @@ async def test_rule_changed_and_back_plans_the_old_dates_again(duty_conv):
     assert all(users for _, users in rows)
     sent = await duty_conv.advance(timedelta(minutes=1))
     assert [s.mentions for s in sent if s.body.startswith("📋")] == [list(rows[0][1])]
+
+
+async def test_more_bad_input(duty_conv):
+    lead = await duty_conv.reply(ORGA, "!dienst anlegen Protokoll | jeden Dienstag 18 Uhr\nvorlauf: 0\nerinnerung: 0",
+                                 ROOM)
+    assert lead.body.startswith("Die Ankündigung braucht einen Vorlauf von mehr als null")
+    long = await duty_conv.reply(ORGA, "!dienst anlegen " + "x" * 41 + " | jeden Dienstag 18 Uhr", ROOM)
+    assert long.body.startswith("„" + "x" * 41 + "“ geht nicht als Name eines Dienstes")
+    await minutes_duty(duty_conv, members=(ALICE,))
+    await duty_conv.advance(timedelta(days=3, hours=1))  # Tuesday 24.11., 12:00 in Berlin
+    await duty_conv.reply(ALICE, "!dienst erledigt Protokoll", ROOM)  # done before 18:00
+    done = await duty_conv.reply(BOB, "!dienst übernehmen Protokoll 24.11.", ROOM)
+    assert done.body == "Der Einsatz bei Protokoll am Di 24.11. 18:00 ist schon als erledigt bestätigt."
+
+
+async def test_english_room_speaks_english(duty_conv):
+    await duty_conv.reply(ORGA, "!room language en", EN)
+    await duty_conv.reply(ORGA, "!duty create Minutes | every Tuesday 6pm", EN)
+    joined = await duty_conv.reply(ALICE, "!duty join minutes", EN)
+    assert joined.body == "You are now in the pool of Minutes (1 person).\nYour next turn: Tue, Nov 24, 2026, 6:00 PM."
+    await duty_conv.reply(BOB, "!duty join minutes", EN)
+    plan = await duty_conv.reply(BOB, "!duty plan Minutes 2", EN)
+    assert plan.body.splitlines()[1:] == ["In the pool: 2 people", "• Tue Nov 24, 6:00 PM: @alice:test",
+                                          "• Tue Dec 1, 6:00 PM: @bob:test"]
+    take = await duty_conv.reply(BOB, "!duty take Minutes 2026-11-24", EN)
+    assert take.body == "@alice:test: @bob:test takes over your turn for Minutes on Tue Nov 24, 6:00 PM – you are free."
+    away = await duty_conv.reply(BOB, "!away 2026-12-01 2026-12-02", EN)
+    assert away.body == ("Absence noted: Tue, Dec 1, 2026 to Wed, Dec 2, 2026. This turn goes to someone else:\n"
+                         "Minutes Tue Dec 1, 6:00 PM → @alice:test")
+    listed = await duty_conv.reply(ORGA, "!duties", EN)
+    assert listed.body.startswith("Duty in this room:\n#1 Minutes – every Tuesday at 18:00 – 2 people in the pool")
+    stats = await duty_conv.reply(ORGA, "!duty stats", EN)
+    assert "Person      | Duty    | Turns | done | handed back | taken over" in stats.body
+    assert "@bob:test   | Minutes | 0     | 0    | 0           | 1" in stats.body
