@@ -77,10 +77,13 @@ def to_incoming(room_id: str, event: Any) -> Incoming | None:
     if isinstance(content.get("formatted_body"), str):
         mentions |= set(_PILL.findall(content["formatted_body"]))
     ts = getattr(event, "server_timestamp", None) or source.get("origin_server_ts")
+    unsigned = source.get("unsigned") if isinstance(source.get("unsigned"), dict) else {}
+    prev = unsigned.get("prev_content") if isinstance(unsigned.get("prev_content"), dict) else {}
     return Incoming(room_id=room_id, event_id=event_id, sender=sender, ts=_ts(ts), type=event_type,
                     content=content, body=body, msgtype=content.get("msgtype", "") or "",
                     reply_to=reply_to, mentions=tuple(sorted(m for m in mentions if isinstance(m, str))),
-                    state_key=source.get("state_key"), redacts=source.get("redacts"))
+                    state_key=source.get("state_key"), redacts=source.get("redacts"),
+                    prev_membership=prev.get("membership") if event_type == "m.room.member" else None)
 
 
 class MatrixAdapter:

@@ -27,6 +27,7 @@ class Incoming:
     mentions: tuple[str, ...] = ()  # user ids linked in formatted_body or m.mentions
     state_key: str | None = None  # for state events (m.room.member)
     redacts: str | None = None  # for m.room.redaction
+    prev_membership: str | None = None  # for m.room.member: the membership before this event
 
 
 @dataclass(frozen=True)
