@@ -57,15 +57,15 @@ class Drafts:
         return name
 
     async def limits(self, account: str) -> InstanceLimits:
-        """The instance's limits (the adapter caches them); Mastodon's defaults if it does not answer soon."""
-        if account in self._limits:
-            return self._limits[account]
+        """The instance's limits (the adapter caches them for an hour); if it does not answer soon, the last
+        known ones, else Mastodon's defaults (smaller parts than needed are still valid posts)."""
+        known = self._limits.get(account)
         try:
-            limits = await asyncio.wait_for(self.publishers[account].limits(), LIMITS_WAIT)
+            limits = await asyncio.wait_for(self.publishers[account].limits(), LIMITS_WAIT if known is None else 1.0)
         except (PublishError, asyncio.TimeoutError) as exc:
-            log.warning("limits of %s unavailable (%s); using Mastodon's defaults", account,
-                        getattr(exc, "reason", type(exc).__name__))
-            return InstanceLimits()
+            log.warning("limits of %s unavailable (%s); using %s", account,
+                        getattr(exc, "reason", type(exc).__name__), "the last known" if known else "the defaults")
+            return known or InstanceLimits()
         self._limits[account] = limits
         return limits
 
