@@ -30,7 +30,8 @@ from commands.pollrules import (KEYCAPS, MAX_OPTIONS, MIN_OPTIONS, choice_ballot
 from storage.core import Rooms
 from storage.polls import Poll, PollRepo
 
-CLOSE_JOB, NUDGE_JOB, RELATE_JOB = "polls.close", "polls.nudge", "polls.relate"
+CLOSE_JOB, NUDGE_JOB, RELATE_JOB, SETTLE_JOB = "polls.close", "polls.nudge", "polls.relate", "polls.settle"
+SETTLE_AFTER = timedelta(seconds=3)
 RELATE_RETRY, RELATE_TRIES = timedelta(seconds=5), 16  # doubling: gives up after about four days
 
 
@@ -112,10 +113,11 @@ class Polls(PollEvents, Feature):
     def __init__(self, deps: PollDeps) -> None:
         self.deps = deps
         self.repo = deps.repo
+        self._last_edit: dict[int, int] = {}  # poll -> outbox id of its latest table edit
 
     def jobs(self) -> dict[str, JobHandler]:
         return {CLOSE_JOB: JobHandler(self._close_job), NUDGE_JOB: JobHandler(self._nudge_job),
-                RELATE_JOB: JobHandler(self._relate_job)}
+                RELATE_JOB: JobHandler(self._relate_job), SETTLE_JOB: JobHandler(self._settle_job)}
 
     # ------------------------------------------------------------------ creating
     @command("meeting", aliases=["termin", "terminumfrage"])
@@ -236,7 +238,22 @@ class Polls(PollEvents, Feature):
         ctx = await self.deps.room_ctx(poll.room_id)
         fresh = await self.repo.get(poll.id)
         assert fresh is not None
-        await self.deps.messenger.edit(ref(poll.id, "table"), show.message(ctx, await standing(self.repo, fresh)))
+        await self.edit_table(fresh, show.message(ctx, await standing(self.repo, fresh)))
+
+    async def edit_table(self, poll: Poll, rich) -> None:
+        """messenger.edit, plus a safety net: an edit that joined a pending one may have joined it while
+        Delivery was already sending the older text (outbox race), so the table is edited once more soon."""
+        item = await self.deps.messenger.edit(ref(poll.id, "table"), rich)
+        if self._last_edit.get(poll.id) == item:
+            await self.deps.scheduler.schedule(SETTLE_JOB, job_key(poll.id, "settle"),
+                                               self.deps.clock.now() + SETTLE_AFTER, {"poll": poll.id})
+        self._last_edit[poll.id] = item
+
+    async def _settle_job(self, job) -> None:
+        poll = await self.repo.get(job.payload["poll"])
+        if poll is not None:
+            self._last_edit.pop(poll.id, None)
+            await self.refresh(poll)
 
     # ------------------------------------------------------------------ looking and closing
     @command("results", aliases=["ergebnis", "ergebnisse", "stand"])
@@ -277,7 +294,7 @@ class Polls(PollEvents, Feature):
         if closed.secret:
             await self.repo.seal(closed.id)  # counted above; from now on no ballot can be tied to anyone
         room_ctx = await self.deps.room_ctx(closed.room_id)
-        await self.deps.messenger.edit(ref(closed.id, "table"), show.message(room_ctx, s))
+        await self.edit_table(closed, show.message(room_ctx, s))
         text = show.result(room_ctx, s)
         if closed.kind == "choice" and not closed.secret:
             fallback = room_ctx.t("polls.native.ended", result=show.first_line(room_ctx, s).text)

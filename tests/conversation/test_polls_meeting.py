@@ -96,6 +96,27 @@ async def test_a_burst_of_clicks_becomes_one_edit(conv):
     assert "✅ bob, carol" in row(edit.content["m.new_content"]["body"], 1)
 
 
+async def test_a_vote_while_the_previous_edit_is_being_sent_still_reaches_the_table(conv):
+    table, _ = await create(conv)
+    late = react(conv, CAROL, table.event_id, TWO)
+    send = conv.chat.send
+
+    async def send_and_meanwhile_a_vote(room_id, type, content, txn_id):
+        if content.get("m.relates_to", {}).get("rel_type") == "m.replace" and not late_seen:
+            late_seen.append(True)
+            await conv.app.pipeline.handle(late)  # joins the edit that is on its way with the old text
+        return await send(room_id, type, content, txn_id)
+
+    late_seen: list[bool] = []
+    conv.chat.send = send_and_meanwhile_a_vote
+    await conv.deliver(react(conv, BOB, table.event_id, ONE))
+    assert "carol" not in edits(conv.chat.sent, table.event_id)[-1].content["m.new_content"]["body"]
+    conv.chat.send = send
+    sent = await conv.advance(timedelta(seconds=3))
+    body = edits(sent, table.event_id)[-1].content["m.new_content"]["body"]
+    assert "✅ bob" in row(body, 1) and "✅ carol" in row(body, 2)
+
+
 async def test_deadline_closes_and_names_the_best_date_first(conv):
     table, _ = await create(conv)
     await conv.reply(BOB, "!abstimmen 1 1 2=vielleicht", ROOM)
