@@ -4,6 +4,8 @@ the announcements room in post_mirror; the rules they share in post_drafts and p
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from bot.errors import UserError
@@ -22,6 +24,17 @@ from storage.core import Rooms
 from storage.posts import UNPUBLISHED, Accounts, MirrorRooms, Post, Posts
 
 PUBLISHED_SHOWN = 10  # !posts lists this many of the latest published posts
+
+
+@contextmanager
+def states_named(ctx: Ctx) -> Iterator[None]:
+    """Errors from the drafting rules name a post's state by its key; say it in the room's language."""
+    try:
+        yield
+    except UserError as err:
+        if isinstance(err.params.get("state"), str):
+            err.params["state"] = ctx.t("post.state." + err.params["state"])
+        raise
 
 
 class PostsFeature(Feature):
@@ -72,8 +85,7 @@ class PostsFeature(Feature):
     async def post(self, ctx: Ctx, text: Text = None, at: Setting[When] = None, cw: Setting[ContentWarning] = None,
                    visibility: Setting[Visibility] = None, language: Setting[LanguageCode] = None,
                    account: Setting[Word] = None):
-        content = Content(text or "", cw or None, visibility or "public", language or ctx.lang,
-                          at if at is not None and at > ctx.now else None, self.drafts.account(account))
+        content = self._content(ctx, text, at, cw, visibility, language, account)
         relation = (ctx.event.content.get("m.relates_to") or {}) if ctx.event else {}
         if relation.get("rel_type") == "m.replace":  # a client that sent the edit without "* "
             await self.edit(ctx, relation.get("event_id", ""), content)
@@ -90,18 +102,26 @@ class PostsFeature(Feature):
         post = await self.drafts.advance(post, ctx.now)
         await ctx.reply_rich(await self.preview(ctx, post))
 
+    def _content(self, ctx: Ctx, text: str | None, at, cw: str | None, visibility: str | None,
+                 language: str | None, account: str | None) -> Content:
+        """The settings of a !post message (also of an edited one: the new message is the whole truth)."""
+        return Content(text or "", cw or None, visibility or "public", language or ctx.lang,
+                       at if at is not None and at > ctx.now else None, self.drafts.account(account))
+
     async def edit(self, ctx: Ctx, target: str, content: Content) -> None:
         post = await self.posts.by_source(ctx.room_id, target)
         if post is None or post.origin != "command" or post.author != ctx.sender:
             return
-        await self.drafts.require_unsent(post)
-        post = await self.drafts.advance(await self.drafts.edit(post, content), ctx.now)
+        with states_named(ctx):
+            await self.drafts.require_unsent(post)
+            post = await self.drafts.advance(await self.drafts.edit(post, content), ctx.now)
         await ctx.reply_rich(lines([ctx.rich("post.edited", id=post.id), await self.preview(ctx, post)]))
 
     @command("alt", who="organiser", where="room")
     async def alt(self, ctx: Ctx, number: Number, k: Int, text: Text):
         post = await self._post(ctx, number)
-        await self.drafts.set_alt(post, k, text)
+        with states_named(ctx):
+            await self.drafts.set_alt(post, k, text)
         post = await self.drafts.advance(await self.posts.get(post.id), ctx.now,  # type: ignore[arg-type]
                                          required=await self.mirror.required(post))
         await ctx.reply_rich(lines([ctx.rich("post.alt_set", id=post.id, k=k), await self.status(ctx, post)]))
@@ -112,21 +132,23 @@ class PostsFeature(Feature):
         image = await self._image(ctx)
         if image is None:
             raise UserError("post.attach_needs_reply", id=number)
-        k = await self.drafts.attach(post, image)
+        with states_named(ctx):
+            k = await self.drafts.attach(post, image)
         post = await self.posts.get(post.id)  # type: ignore[assignment]
         await ctx.reply_rich(lines([ctx.rich("post.attached", id=post.id, k=k), await self.status(ctx, post)]))
 
     # ------------------------------------------------------------------ four eyes and the queue
     @command("approve", aliases=["freigeben"], who="organiser", where="room")
     async def approve(self, ctx: Ctx, number: Number):
-        post = await self.drafts.approve(await self._post(ctx, number), ctx.sender, ctx.now)
+        with states_named(ctx):
+            post = await self.drafts.approve(await self._post(ctx, number), ctx.sender, ctx.now)
         if post.state == "scheduled":
             await ctx.reply_rich(lines([ctx.rich("post.approved", id=post.id), await self.status(ctx, post)]))
         else:
             await ctx.reply_rich(lines([ctx.rich("post.approval_noted", id=post.id), await self.status(ctx, post)]))
 
     @command("posts", aliases=["beiträge", "beitraege"], who="organiser", where="room")
-    async def list(self, ctx: Ctx):
+    async def overview(self, ctx: Ctx):
         shown = [p for p in await self.posts.in_room(ctx.room_id, (*UNPUBLISHED, "publishing", "deleting"))]
         shown += (await self.posts.in_room(ctx.room_id, ("published",)))[-PUBLISHED_SHOWN:]
         approvals = {p.id: len(await self.posts.approvers(p.id)) for p in shown if p.state == "draft"}
@@ -194,9 +216,7 @@ class PostsFeature(Feature):
             return
         try:
             kwargs = await bind(cmd, ctx, split_body(rest, more, cmd))
-            content = Content(kwargs["text"] or "", kwargs["cw"] or None, kwargs["visibility"] or post.visibility,
-                              kwargs["language"] or post.language, kwargs["at"] if kwargs["at"] and
-                              kwargs["at"] > ctx.now else None, self.drafts.account(kwargs["account"]))
+            content = self._content(ctx, **kwargs)
             await self.edit(ctx, target, content)
         except UserError as err:
             await ctx.reply_rich(plain(ctx.t(err.key, **err.params)))

@@ -317,3 +317,21 @@ async def test_help_lists_the_post_commands(pconv):
         assert name in answer.body
     answer = await pconv.reply(ANNA, "!hilfe beitrag", ORGA)
     assert "[at: <Zeitpunkt>]" in answer.body or "um:" in answer.body
+
+
+async def test_edit_sent_without_the_star_is_an_edit_not_a_second_post(pconv):
+    cmd = pconv.event(ANNA, "!beitrag Erste Fassung", ORGA)
+    await pconv.deliver(cmd)
+    content = {"msgtype": "m.text", "body": "!beitrag Zweite Fassung",
+               "m.new_content": {"msgtype": "m.text", "body": "!beitrag Zweite Fassung"},
+               "m.relates_to": {"rel_type": "m.replace", "event_id": cmd.event_id}}
+    answer = await pconv.reply(ANNA, content["body"], ORGA, content=content)
+    assert "Beitrag #1 geändert" in answer.body and "Zweite Fassung" in answer.body
+    assert "#2" not in (await pconv.reply(BEN, "!beiträge", ORGA)).body
+
+
+async def test_approving_twice_or_after_publication_names_the_state(pconv):
+    await pconv.reply(ANNA, "!beitrag Hallo\num: 22.11.2026 18:00", ORGA)
+    await pconv.reply(BEN, "!freigeben 1", ORGA)
+    answer = await pconv.reply(CARO, "!freigeben 1", ORGA)
+    assert answer.body.startswith("Beitrag #1 wartet nicht auf Freigabe (Stand: geplant).")
