@@ -59,7 +59,10 @@ class Relay:
 
     async def poll(self, account: str) -> int:
         """Fetch and relay new mentions; returns how many were relayed."""
-        async with self.publishing.lock(f"mentions.{account}"):
+        lock = self.publishing.lock(f"mentions.{account}")
+        if lock.locked():
+            return 0  # the previous poll is still waiting for a slow server: no pile-up
+        async with lock:
             if await self.accounts.disabled(account):
                 return 0
             polled, since = await self.accounts.since_id(account)
