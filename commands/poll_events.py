@@ -15,12 +15,13 @@ from bot.feature import Ctx
 from bot.ports import Incoming
 from bot.render import Rich
 from commands import poll_render as show
+from commands.poll_jobs import ref
 from commands.pollcount import standing
 from commands.pollrules import keycap_index, native_ballot
 from storage.polls import Poll, Reaction
 
 if TYPE_CHECKING:
-    from commands.polls import PollDeps
+    from commands.poll_jobs import PollDeps
     from storage.polls import PollRepo
 
 log = logging.getLogger(__name__)
@@ -128,8 +129,6 @@ class PollEvents:
         known = (await self.repo.messages(poll.id)).get(role)
         if known:
             return known
-        from commands.polls import ref
-
         target = await self.deps.messenger.event_for(ref(poll.id, role))
         if target is None:
             return None

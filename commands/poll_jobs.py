@@ -1,0 +1,148 @@
+"""The poll features' shared wiring (PollDeps, message refs) and the work they do on their own:
+deadline closes, nudges, events relating to a poll message (keycaps, the native end), table edits."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.config import BotConfig
+from bot.feature import Ctx, Permissions
+from bot.i18n import I18n
+from bot.messenger import Messenger
+from bot.ports import Chat, Clock
+from bot.render import Rich, join, mention
+from bot.scheduler import JobHandler, Scheduler
+from bot.timeformat import format_when
+from commands import poll_render as show
+from commands.pollcount import standing
+from storage.core import Job, Rooms
+from storage.polls import Poll, PollRepo
+
+CLOSE_JOB, NUDGE_JOB, RELATE_JOB, SETTLE_JOB = "polls.close", "polls.nudge", "polls.relate", "polls.settle"
+SETTLE_AFTER = timedelta(seconds=3)
+RELATE_RETRY, RELATE_TRIES = timedelta(seconds=5), 16  # doubling: gives up after about four days
+
+
+def ref(poll_id: int, role: str) -> str:
+    """Outbox ref of a poll's message: role table (the edited message), maybe, native."""
+    return f"polls.{poll_id}.{role}"
+
+
+def job_key(poll_id: int, what: str) -> str:
+    return f"polls.{poll_id}.{what}"
+
+
+@dataclass
+class PollDeps:
+    """What the poll features need besides the command context (jobs and events have none)."""
+
+    repo: PollRepo
+    scheduler: Scheduler
+    messenger: Messenger
+    chat: Chat
+    clock: Clock
+    i18n: I18n
+    rooms: Rooms
+    perms: Permissions
+    settings: BotConfig
+
+    async def room_ctx(self, room_id: str) -> Ctx:
+        """A context for messages the bot sends on its own (deadlines, nudges, reminders)."""
+        lang = await self.rooms.language(room_id) or self.settings.language
+        return Ctx(room_id=room_id, sender=self.chat.own_user_id, event_id="", lang=lang, tz=self.settings.timezone,
+                   now=self.clock.now(), is_dm=False, i18n=self.i18n, messenger=self.messenger, perms=self.perms,
+                   chat=self.chat)
+
+
+class PollJobs:
+    """Mixed into the Polls feature (which provides close_poll and refresh)."""
+
+    deps: PollDeps
+    repo: PollRepo
+    _last_edit: dict[int, int]
+
+    async def close_poll(self, poll: Poll, ctx: Ctx, *, reply: bool = True):  # implemented by Polls
+        raise NotImplementedError
+
+    async def refresh(self, poll: Poll) -> None:  # implemented by Polls
+        raise NotImplementedError
+
+    def jobs(self) -> dict[str, JobHandler]:
+        return {CLOSE_JOB: JobHandler(self._close_job), NUDGE_JOB: JobHandler(self._nudge_job),
+                RELATE_JOB: JobHandler(self._relate_job), SETTLE_JOB: JobHandler(self._settle_job)}
+
+    async def edit_table(self, poll: Poll, rich: Rich) -> None:
+        """messenger.edit, plus a safety net: an edit that joined a pending one may have joined it while
+        Delivery was already sending the older text (outbox race), so the table is edited once more soon."""
+        item = await self.deps.messenger.edit(ref(poll.id, "table"), rich)
+        if self._last_edit.get(poll.id) == item:
+            await self.deps.scheduler.schedule(SETTLE_JOB, job_key(poll.id, "settle"),
+                                               self.deps.clock.now() + SETTLE_AFTER, {"poll": poll.id})
+        self._last_edit[poll.id] = item
+
+    async def _settle_job(self, job: Job) -> None:
+        poll = await self.repo.get(job.payload["poll"])
+        if poll is not None:
+            self._last_edit.pop(poll.id, None)
+            await self.refresh(poll)
+
+    async def _close_job(self, job: Job) -> None:
+        poll = await self.repo.get(job.payload["poll"])
+        if poll is not None and poll.is_open:
+            await self.close_poll(poll, await self.deps.room_ctx(poll.room_id), reply=False)
+
+    async def _nudge_job(self, job: Job) -> None:
+        poll = await self.repo.get(job.payload["poll"])
+        now = self.deps.clock.now()
+        if poll is None or not poll.is_open or (poll.until and now >= poll.until):
+            return
+        info = await self.deps.chat.room_info(poll.room_id)
+        if info is None:
+            return
+        members = [m for m in info.members if m != self.deps.chat.own_user_id]
+        ctx = await self.deps.room_ctx(poll.room_id)
+        when = format_when(poll.until, lang=ctx.lang, tz=ctx.tz) if poll.until else ""
+        if poll.secret:
+            missing = len(members) - len(await self.repo.secret_voters(poll.id, members))
+            if missing > 0:
+                await self.deps.messenger.send(poll.room_id, ctx.rich("polls.nudge_secret", missing, id=poll.id,
+                                                                      title=poll.title, when=when))
+            return
+        answered = set((await standing(self.repo, poll)).voters)
+        missing_people = [m for m in members if m not in answered]
+        if missing_people:
+            who = join([mention(m, m.lstrip("@").split(":")[0]) for m in missing_people])
+            await self.deps.messenger.send(poll.room_id, ctx.rich("polls.nudge", id=poll.id, title=poll.title,
+                                                                  when=when, who=who))
+
+    async def relate(self, poll_id: int, role: str, type_: str, data: dict) -> None:
+        """Send an event relating to one of the poll's messages: now if that message has its event id
+        already, else from a job as soon as it has (the outbox assigns event ids only at delivery)."""
+        target = await self.deps.messenger.event_for(ref(poll_id, role))
+        if target is not None:
+            await self._send_related(poll_id, role, type_, data, target)
+            return
+        await self.deps.scheduler.schedule(RELATE_JOB, job_key(poll_id, f"relate.{role}.{type_}"),
+                                           self.deps.clock.now(), {"poll": poll_id, "role": role, "type": type_,
+                                                                   "data": data, "tries": 0})
+
+    async def _relate_job(self, job: Job) -> None:
+        p = job.payload
+        target = await self.deps.messenger.event_for(ref(p["poll"], p["role"]))
+        if target is None:
+            if p["tries"] < RELATE_TRIES:  # the message is not delivered yet: look again later
+                delay = RELATE_RETRY * 2 ** p["tries"]
+                await self.deps.scheduler.schedule(RELATE_JOB, job.key, self.deps.clock.now() + delay,
+                                                   {**p, "tries": p["tries"] + 1})
+            return
+        await self._send_related(p["poll"], p["role"], p["type"], p["data"], target)
+
+    async def _send_related(self, poll_id: int, role: str, type_: str, data: dict, target: tuple[str, str]) -> None:
+        room_id, event_id = target
+        await self.repo.record_message(poll_id, role, event_id)
+        if type_ == "m.reaction":
+            for key in data["keys"]:
+                await self.deps.messenger.send_event(room_id, "m.reaction", {
+                    "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}})
+        else:
+            await self.deps.messenger.send_event(room_id, type_, show.native_end(event_id, data["text"]))
