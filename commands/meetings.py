@@ -128,6 +128,21 @@ class Meetings(Feature):
                             usage=False)
         if poll.is_open:
             s = await self.polls.close_poll(poll, ctx, reply=False)
+        await self._fix(ctx, poll, idx, s, remind, duration, location)
+
+    async def fix_at_deadline(self, poll: Poll, s: Standing) -> None:
+        """`fix: yes` on a date poll: at the deadline a single best date becomes the meeting by itself."""
+        best = s.meeting.best if s.meeting else ()
+        ctx = await self.deps.room_ctx(poll.room_id)
+        starts_at = poll.options[best[0]].at if len(best) == 1 else None
+        if starts_at is None or starts_at <= ctx.now:
+            return  # a tie or nobody: the organisers decide with !meeting fix
+        await self._fix(ctx, poll, best[0], s, None, None, None)
+
+    async def _fix(self, ctx: Ctx, poll: Poll, idx: int, s: Standing, remind: tuple[int, ...] | None,
+                   duration: int | None, location: str | None) -> None:
+        starts_at = poll.options[idx].at
+        assert starts_at is not None
         before = await self.repo.meeting(poll.id)
         meeting = await self.repo.fix_meeting(
             poll.id, idx, starts_at,

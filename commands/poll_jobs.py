@@ -2,6 +2,7 @@
 deadline closes, nudges, events relating to a poll message (keycaps, the native end), table edits."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from bot.render import Rich, join, mention
 from bot.scheduler import JobHandler, Scheduler
 from bot.timeformat import format_when
 from commands import poll_render as show
-from commands.pollcount import standing
+from commands.pollcount import Standing, standing
 from storage.core import Job, Rooms
 from storage.polls import Poll, PollRepo
 
@@ -60,6 +61,7 @@ class PollJobs:
     deps: PollDeps
     repo: PollRepo
     _last_edit: dict[int, int]
+    deadline_fix: Callable[[Poll, Standing], Awaitable[None]] | None
 
     async def close_poll(self, poll: Poll, ctx: Ctx, *, reply: bool = True):  # implemented by Polls
         raise NotImplementedError
@@ -89,7 +91,9 @@ class PollJobs:
     async def _close_job(self, job: Job) -> None:
         poll = await self.repo.get(job.payload["poll"])
         if poll is not None and poll.is_open:
-            await self.close_poll(poll, await self.deps.room_ctx(poll.room_id), reply=False)
+            s = await self.close_poll(poll, await self.deps.room_ctx(poll.room_id), reply=False)
+            if job.payload.get("fix") and self.deadline_fix is not None:
+                await self.deadline_fix(s.poll, s)
 
     async def _nudge_job(self, job: Job) -> None:
         poll = await self.repo.get(job.payload["poll"])

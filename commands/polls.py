@@ -75,21 +75,25 @@ class Polls(PollEvents, PollJobs, Feature):
         self.deps = deps
         self.repo = deps.repo
         self._last_edit: dict[int, int] = {}  # poll -> outbox id of its latest table edit
+        self.deadline_fix = None  # Meetings.fix_at_deadline, for `fix: yes`
 
     # ------------------------------------------------------------------ creating
     @command("meeting", aliases=["termin", "terminumfrage"])
-    async def meeting(self, ctx: Ctx, title: Title, options: Items[When], until: Setting[When] = None):
+    async def meeting(self, ctx: Ctx, title: Title, options: Items[When], until: Setting[When] = None,
+                      fix: Setting[YesNo] = False):
         self._check_count(len(options))
         seen: dict[datetime, int] = {}
         for i, at in enumerate(options):
             if at in seen:
                 raise UserError("polls.error.duplicate", option=format_weekday_date(at, ctx.lang, ctx.tz))
             seen[at] = i
+        if fix and until is None:
+            raise UserError("polls.error.fix_needs_until")
         if until is not None and until > min(options):
             raise UserError("polls.error.until_after_option", until=format_weekday_date(until, ctx.lang, ctx.tz),
                             first=format_weekday_date(min(options), ctx.lang, ctx.tz))
         labels = [(format_weekday_date(at, ctx.lang, ctx.tz), at) for at in options]
-        poll = await self._create(ctx, "meeting", title, labels, until)
+        poll = await self._create(ctx, "meeting", title, labels, until, fix_at_deadline=fix)
         s = await standing(self.repo, poll)
         await ctx.reply_rich(show.message(ctx, s), ref=ref(poll.id, "table"))
         await ctx.messenger.send(ctx.room_id, show.maybe_message(ctx, poll), ref=ref(poll.id, "maybe"))
@@ -137,11 +141,13 @@ class Polls(PollEvents, PollJobs, Feature):
                 raise UserError("polls.error.duplicate", option=label)
             seen.add(key)
 
-    async def _create(self, ctx: Ctx, kind: str, title: str, options, until, **kw) -> Poll:
+    async def _create(self, ctx: Ctx, kind: str, title: str, options, until, fix_at_deadline: bool = False,
+                      **kw) -> Poll:
         poll = await self.repo.create(room_id=ctx.room_id, kind=kind, creator=ctx.sender, title=title,
                                       created_at=ctx.now, options=options, until=until, **kw)
         if until is not None:
-            await self.deps.scheduler.schedule(CLOSE_JOB, job_key(poll.id, "close"), until, {"poll": poll.id})
+            await self.deps.scheduler.schedule(CLOSE_JOB, job_key(poll.id, "close"), until,
+                                               {"poll": poll.id, "fix": fix_at_deadline})
             nudge = nudge_at(ctx.now, until)
             if nudge is not None:
                 await self.deps.scheduler.schedule(NUDGE_JOB, job_key(poll.id, "nudge"), nudge, {"poll": poll.id})
@@ -252,4 +258,6 @@ class Polls(PollEvents, PollJobs, Feature):
 def poll_features(deps: PollDeps) -> list[Feature]:
     """The poll features, sharing one repository: polls and votes, and fixed meetings."""
     polls = Polls(deps)
-    return [polls, Meetings(polls)]
+    meetings = Meetings(polls)
+    polls.deadline_fix = meetings.fix_at_deadline
+    return [polls, meetings]

@@ -253,6 +253,25 @@ async def test_fixing_posts_the_meeting_with_calendar_file_and_reminds(conv):
     assert await conv.advance(timedelta(days=3)) == []
 
 
+async def test_fix_yes_fixes_the_single_best_date_at_the_deadline(conv):
+    await create(conv, MEETING + "\nfix: ja")
+    await conv.reply(BOB, "!abstimmen 1 2", ROOM)
+    sent = await conv.advance(datetime(2026, 11, 28, 11, 0, tzinfo=timezone.utc) - conv.clock.now())
+    bodies = [s.body for s in sent if s.type == "m.room.message" and "m.new_content" not in s.content]
+    assert bodies[0].startswith("Bester Termin für „Plenum“ (#1): 2. Di 1.12. 19:00")
+    assert bodies[1].startswith("📅 Termin steht: „Plenum“ (#1) am Di., 1. Dez. 2026, 19:00.")
+    assert "DTSTART:20261201T180000Z" in bodies[2]
+    [reminder] = await conv.advance(datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc) - conv.clock.now())
+    assert "beginnt in 1 Tag" in reminder.body and reminder.mentions == [BOB]
+    await create(conv, "!termin Jour fixe | 3.12. 18:00 | 4.12. 18:00\nbis: 2.12. 12:00\nfix: ja")
+    # a tie: nothing is fixed, the organisers decide
+    await conv.reply(BOB, "!abstimmen 2 1 2", ROOM)
+    sent = await conv.advance(timedelta(days=7))
+    assert not any(s.body.startswith("📅 Termin steht") for s in sent)
+    answer = await conv.reply(ALICE, "!termin Plenum | 20.12. 18:00 | 21.12. 19:00\nfix: ja", ROOM)
+    assert answer.body.startswith("„fix: ja“ legt den besten Termin zur Frist fest")
+
+
 async def test_fix_without_number_takes_the_best_or_asks(conv):
     await create(conv)
     await conv.reply(BOB, "!abstimmen 1 1 3", ROOM)

@@ -64,13 +64,13 @@ async def group(matrix_user, bot_factory):
     return bot, room, alice, bob, carol
 
 
-async def test_date_found_by_clicking_and_typing_closes_at_deadline_and_is_fixed(matrix_user, bot_factory):
+async def test_date_found_by_clicking_and_typing_is_fixed_at_deadline_with_calendar_file(matrix_user, bot_factory):
     bot, room, alice, bob, carol = await group(matrix_user, bot_factory)
     now = datetime.now(timezone.utc)
     first = (now + timedelta(days=2)).replace(hour=17, minute=0, second=0, microsecond=0)
     second = first + timedelta(days=1)
     until = now + timedelta(seconds=40)
-    cmd = await send(alice, room, f"!termin Plenum | {iso(first)} | {iso(second)}\nbis: {iso(until)}")
+    cmd = await send(alice, room, f"!termin Plenum | {iso(first)} | {iso(second)}\nbis: {iso(until)}\nfix: ja")
     table = await event_from(alice, room, bot.user_id, lambda s, t: t.startswith("📅 #1 Plenum"))
     assert content(table)["m.relates_to"]["m.in_reply_to"]["event_id"] == cmd
     maybe = await event_from(alice, room, bot.user_id, lambda s, t: t.startswith("🤔 Vielleicht"))
@@ -87,9 +87,7 @@ async def test_date_found_by_clicking_and_typing_closes_at_deadline_and_is_fixed
     result = await event_from(alice, room, bot.user_id, lambda s, t: t.startswith("Bester Termin"), timeout=60)
     assert text(result).split("\n")[0].startswith("Bester Termin für „Plenum“ (#1): 1. ")
     assert "2× ja, 0× vielleicht" in text(result).split("\n")[0]
-    fix = await send(alice, room, "!termin festlegen 1")
     announcement = await event_from(alice, room, bot.user_id, lambda s, t: t.startswith("📅 Termin steht"))
-    assert content(announcement)["m.relates_to"]["m.in_reply_to"]["event_id"] == fix
     assert sorted(content(announcement)["m.mentions"]["user_ids"]) == sorted([alice.user_id, bob.user_id])
     ics = await event_from(alice, room, bot.user_id, lambda s, t: "BEGIN:VCALENDAR" in t)
     assert f"DTSTART:{first.strftime('%Y%m%dT%H%M%SZ')}" in text(ics)
