@@ -127,7 +127,7 @@ class Meetings(Feature):
             raise UserError("polls.error.fix_past", option=format_when(starts_at, lang=ctx.lang, tz=ctx.tz),
                             usage=False)
         if poll.is_open:
-            s = await self.polls.close_poll(poll, ctx, reply=False)
+            s = await self.polls.close_poll(poll, ctx, reply=False, fixing=True)
         await self._fix(ctx, poll, idx, s, remind, duration, location)
 
     async def fix_at_deadline(self, poll: Poll, s: Standing) -> None:

@@ -63,7 +63,8 @@ class PollJobs:
     _last_edit: dict[int, int]
     deadline_fix: Callable[[Poll, Standing], Awaitable[None]] | None
 
-    async def close_poll(self, poll: Poll, ctx: Ctx, *, reply: bool = True):  # implemented by Polls
+    async def close_poll(self, poll: Poll, ctx: Ctx, *, reply: bool = True,
+                         fixing: bool = False) -> Standing:  # implemented by Polls
         raise NotImplementedError
 
     async def refresh(self, poll: Poll) -> None:  # implemented by Polls
@@ -91,8 +92,9 @@ class PollJobs:
     async def _close_job(self, job: Job) -> None:
         poll = await self.repo.get(job.payload["poll"])
         if poll is not None and poll.is_open:
-            s = await self.close_poll(poll, await self.deps.room_ctx(poll.room_id), reply=False)
-            if job.payload.get("fix") and self.deadline_fix is not None:
+            fixing = bool(job.payload.get("fix")) and self.deadline_fix is not None
+            s = await self.close_poll(poll, await self.deps.room_ctx(poll.room_id), reply=False, fixing=fixing)
+            if fixing:
                 await self.deadline_fix(s.poll, s)
 
     async def _nudge_job(self, job: Job) -> None:

@@ -222,8 +222,10 @@ def first_line(ctx: Ctx, s: Standing) -> Rich:
     return choice_first_line(ctx, s)
 
 
-def result(ctx: Ctx, s: Standing) -> Rich:
-    """The close message (and !results of a closed poll): the first line names the winner or says there is none."""
+def result(ctx: Ctx, s: Standing, *, fixing: bool = False) -> Rich:
+    """The close message (and !results of a closed poll): the first line names the winner or says there is none.
+
+    `fixing`: the date is being fixed right now (no hint how to fix it, unless the best dates tie)."""
     poll = s.poll
     parts: list[Any] = [first_line(ctx, s)]
     if poll.kind == "choice":
@@ -231,7 +233,7 @@ def result(ctx: Ctx, s: Standing) -> Rich:
         parts.append(choice_table(ctx, s))
     elif poll.kind == "meeting":
         parts.append(meeting_table(ctx, poll, s))
-        if s.meeting and s.meeting.best:
+        if s.meeting and s.meeting.best and not (fixing and len(s.meeting.best) == 1):
             parts.append(plain(ctx.t("polls.meeting.fix_hint", id=poll.id, option=poll.number(s.meeting.best[0]))))
     else:
         parts.append(consensus_table(ctx, s))

@@ -231,7 +231,7 @@ class Polls(PollEvents, PollJobs, Feature):
             raise UserError(key, id=poll.id, creator=poll.creator, usage=False)
         raise UserError(key + "_orga", id=poll.id, usage=False)
 
-    async def close_poll(self, poll: Poll, ctx: Ctx, *, reply: bool = True) -> Standing:
+    async def close_poll(self, poll: Poll, ctx: Ctx, *, reply: bool = True, fixing: bool = False) -> Standing:
         """Close now: final table, native end event, result message (a reply to `!close`, else a notice)."""
         if not await self.repo.close(poll.id, ctx.now):
             return await standing(self.repo, poll)
@@ -243,7 +243,7 @@ class Polls(PollEvents, PollJobs, Feature):
             await self.repo.seal(closed.id)  # counted above; from now on no ballot can be tied to anyone
         room_ctx = await self.deps.room_ctx(closed.room_id)
         await self.edit_table(closed, show.message(room_ctx, s))
-        text = show.result(room_ctx, s)
+        text = show.result(room_ctx, s, fixing=fixing)
         if closed.kind == "choice" and not closed.secret:
             fallback = room_ctx.t("polls.native.ended", result=show.first_line(room_ctx, s).text)
             await self.relate(closed.id, "native", show.POLL_END, {"text": fallback})
@@ -254,6 +254,7 @@ class Polls(PollEvents, PollJobs, Feature):
             if reply and ctx.event_id:
                 await ctx.reply("polls.closed_elsewhere", id=closed.id)
         return s
+
 
 def poll_features(deps: PollDeps) -> list[Feature]:
     """The poll features, sharing one repository: polls and votes, and fixed meetings."""

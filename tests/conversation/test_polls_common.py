@@ -180,3 +180,25 @@ async def test_my_data_and_forget(conv):
     stored = await conv.app.db.fetchall("SELECT voter, event_id FROM poll_votes UNION ALL "
                                         "SELECT voter, event_id FROM poll_reactions")
     assert all(BOB not in tuple(r) for r in stored)
+
+
+async def test_a_whole_english_round(conv):
+    room = "!english:test"
+    await conv.reply(ORGA, "!room language en", room)
+    table = await conv.reply(ALICE, "!meeting Board | Wed 2.12. 6pm | Thu 3.12. 6pm\nuntil: Tue 1.12. 12:00", room)
+    assert table.body.startswith("📅 #1 Board – open until Tue, Dec 1, 2026, 12:00 PM")
+    answer = await conv.reply(BOB, "!vote 1 1=maybe 2", room)
+    assert answer.body == "Noted for #1: yes to 2, maybe to 1, otherwise no."
+    answer = await conv.reply(ALICE, "!close 1", room)
+    assert answer.body.split("\n")[0] == "Best date for “Board” (#1): 2. Thu Dec 3, 6:00 PM – 1× yes, 0× maybe."
+    await conv.reply(ALICE, "!poll Buy a projector?\nquorum: 2", room)
+    await conv.reply(BOB, "!vote 2 yes", room)
+    answer = await conv.reply(ALICE, "!results 2", room)
+    assert answer.body.startswith("Standing of #2 (still open):")
+    answer = await conv.reply(ORGA, "!close 2", room)
+    assert answer.body.split("\n")[0] == ("Result #2 “Buy a projector?”: no decision – the quorum of 2 votes was "
+                                          "not reached (1 cast).")
+    answer = await conv.reply(BOB, "!vote 2 yes", room)
+    assert answer.body == "Poll #2 is already closed. !results 2 shows the result."
+    answer = await conv.reply(BOB, "!polls", room)
+    assert answer.body == "No poll is open here right now."

@@ -237,7 +237,7 @@ async def test_fixing_posts_the_meeting_with_calendar_file_and_reminds(conv):
     assert "Ich erinnere 1 Tag und 1 Stunde vorher." in announcement.body
     assert sorted(announcement.mentions) == [BOB, CAROL]  # said yes or maybe to that date
     result = next(s for s in sent if s.body.startswith("Bester Termin"))  # fixing closed the poll
-    assert result.reply_to is None
+    assert result.reply_to is None and "!termin festlegen" not in result.body
     ics = next(s for s in sent if "BEGIN:VCALENDAR" in s.body)
     assert "DTSTART:20261201T180000Z" in ics.body and "DTEND:20261201T200000Z" in ics.body
     assert "SUMMARY:Plenum" in ics.body and "LOCATION:Stadtteilzentrum" in ics.body
@@ -259,6 +259,7 @@ async def test_fix_yes_fixes_the_single_best_date_at_the_deadline(conv):
     sent = await conv.advance(datetime(2026, 11, 28, 11, 0, tzinfo=timezone.utc) - conv.clock.now())
     bodies = [s.body for s in sent if s.type == "m.room.message" and "m.new_content" not in s.content]
     assert bodies[0].startswith("Bester Termin für „Plenum“ (#1): 2. Di 1.12. 19:00")
+    assert "!termin festlegen" not in bodies[0]
     assert bodies[1].startswith("📅 Termin steht: „Plenum“ (#1) am Di., 1. Dez. 2026, 19:00.")
     assert "DTSTART:20261201T180000Z" in bodies[2]
     [reminder] = await conv.advance(datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc) - conv.clock.now())
