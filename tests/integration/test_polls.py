@@ -141,3 +141,36 @@ async def test_consensing_round_picks_the_least_resisted_option(matrix_user, bot
     assert text(result).split("\n")[0] == ("Ergebnis #1 „Sommerfest wo?“: den geringsten Widerstand hat 1. Park "
                                            "(5 Punkte, Akzeptanz 83 %).")
     assert bot.stop() == 0
+
+
+async def refresh_keys(client: AsyncClient) -> None:
+    await client.sync(timeout=0)
+    if client.should_query_keys:
+        await client.keys_query()
+
+
+async def test_native_poll_in_an_encrypted_room(matrix_user, bot_factory):
+    alice, bob = await matrix_user("alice", e2e=True), await matrix_user("bob", e2e=True)
+    bot = bot_factory(admins=[alice.user_id])
+    room = await make_room(alice, bot.user_id, encrypted=True, invite=[bob.user_id])
+    await bob.join(room)
+    for client in (alice, bob):
+        await refresh_keys(client)
+    await send(alice, room, "!umfrage Verschlüsselt? | Ja klar | Nein", ignore_unverified_devices=True)
+    start = await event_from(alice, room, bot.user_id, lambda s, t: s.get("type") == START, timeout=30)
+    await refresh_keys(bob)
+    resp = await bob.room_send(room, RESPONSE, {"m.relates_to": {"rel_type": "m.reference", "event_id": start.event_id},
+                                                RESPONSE: {"answers": ["1"]}}, ignore_unverified_devices=True)
+    assert isinstance(resp, RoomSendResponse), resp
+    await event_from(alice, room, bot.user_id, lambda s, t: "1 Stimme abgegeben." in t, timeout=30)
+    assert bot.stop() == 0
+    resp = await alice.room_send(room, RESPONSE, {"m.relates_to": {"rel_type": "m.reference",
+                                                                   "event_id": start.event_id},
+                                                  RESPONSE: {"answers": ["1"]}}, ignore_unverified_devices=True)
+    assert isinstance(resp, RoomSendResponse), resp
+    bot.start()
+    await event_from(alice, room, bot.user_id, lambda s, t: "2 Stimmen abgegeben." in t, timeout=60)
+    await send(alice, room, "!schliessen 1", ignore_unverified_devices=True)
+    result = await event_from(alice, room, bot.user_id, lambda s, t: t.startswith("Ergebnis #1"), timeout=30)
+    assert "gewonnen hat 1. Ja klar mit 2 von 2 gültigen Stimmen" in text(result)
+    assert bot.stop() == 0
