@@ -18,6 +18,7 @@ from commands.duties import duty_features
 from commands.help import Help
 from commands.posts import build_posts_feature
 from commands.polls import PollDeps, poll_features
+from commands.privacy import Privacy
 from commands.rooms import RoomsFeature
 from commands.awareness import Awareness
 from commands.safespace import SafeSpaceFeature, SpaceBook
@@ -61,6 +62,11 @@ class App:
     async def stop(self) -> None:
         self._stop.set()
         await self.scheduler.stop()
+        for feature in self.features:
+            try:
+                await asyncio.wait_for(feature.on_stop(), timeout=20)
+            except Exception:  # noqa: BLE001 - shutdown goes on; unfinished work resumes at start
+                log.warning("feature %s did not stop cleanly", feature.name, exc_info=True)
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, timeout=10)
@@ -91,16 +97,18 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
     perms = Permissions(chat, config.bot.admins)
 
     help_feature = Help()
+    privacy = Privacy(dms, handled, outbox, scheduler, clock)
     spaces, admissions, requests = SafeSpaces(db), Admissions(db), Requests(db)
     book = SpaceBook(spaces, rooms, config.bot.language)
     features: list[Feature] = [
         help_feature,
+        privacy,
         RoomsFeature(rooms, [a.name for a in config.mastodon]),
         SafeSpaceFeature(book, spaces, admissions, requests, rooms),
         Awareness(book, spaces, admissions, requests, Reports(db, config.bot.data_dir / "safespace.key"), dms, scheduler),
         Speakers(SpeakersLists(db)),
-        *duty_features(db, rooms, scheduler, messenger, i18n, chat, clock, config.bot.language, config.bot.timezone),
         *poll_features(PollDeps(PollRepo(db), scheduler, messenger, chat, clock, i18n, rooms, perms, config.bot)),
+        *duty_features(db, rooms, scheduler, messenger, i18n, chat, clock, config.bot.language, config.bot.timezone),
         build_posts_feature(config, db, chat, clock, i18n, kv, rooms, jobs, messenger, scheduler, publishers),
     ]
     for feature in features:
@@ -116,6 +124,7 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
     )
     dispatcher = Dispatcher(db, registry, i18n, messenger, perms, chat, clock, settings, rooms.language)
     help_feature.bind(registry, dispatcher.usage)
+    privacy.bind(features)
     pipeline = Pipeline(db, handled, rooms, dms, chat, dispatcher, features, clock, delivery.wake)
     return App(config=config, db=db, clock=clock, chat=chat, i18n=i18n, kv=kv, rooms=rooms, dms=dms, messenger=messenger,
                delivery=delivery, scheduler=scheduler, dispatcher=dispatcher, pipeline=pipeline, features=features,

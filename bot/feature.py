@@ -107,6 +107,9 @@ class Feature:
     async def on_start(self) -> None:
         """Called once after the first sync, before events are handled (e.g. re-read relations)."""
 
+    async def on_stop(self) -> None:
+        """Called at shutdown before the database closes: finish or park background work."""
+
     async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:
         """Lines describing everything this feature stores about user_id (for !mydata)."""
         return []
