@@ -54,6 +54,10 @@ class PostsFeature(Feature):
         await self.relay.start()
         self.publishing.spawn(self.drafts.prefetch())
 
+    async def on_stop(self) -> None:
+        """Let a publication in flight record its status ids before the database closes."""
+        await self.publishing.settle()
+
     # ------------------------------------------------------------------ helpers
     async def _post(self, ctx: Ctx, number: int) -> Post:
         post = await self.posts.get(number)
