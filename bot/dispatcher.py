@@ -156,7 +156,11 @@ class Dispatcher:
         return True
 
     async def reply_error(self, ctx: Ctx, cmd: Command, err: UserError) -> None:
-        message = ctx.t(err.key, **err.params)
+        params = dict(err.params)
+        if isinstance(params.get("arg"), str):  # an argument's label, e.g. "time" -> "Zeitpunkt"
+            params["arg"] = ctx.t("arg." + params["arg"]) if self.i18n.has(ctx.lang, "arg." + params["arg"]) \
+                else params["arg"]
+        message = ctx.t(err.key, **params)
         if err.usage:
             message += "\n" + ctx.t("help.usage_line", usage=self.usage(cmd, ctx.lang))
         from bot.render import plain

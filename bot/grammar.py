@@ -120,7 +120,7 @@ SETTING_ALIASES = {
     "um": "at", "zeitpunkt": "at", "inhaltswarnung": "cw", "sichtbarkeit": "visibility",
     "sprache": "language", "konto": "account", "personen": "people", "leute": "people",
     "name": "name", "vorlauf": "lead", "erinnerung": "remind", "gewicht": "weight",
-    "erinnerungen": "reminders", "dauer": "duration", "ort": "location",
+    "erinnerungen": "remind", "festlegen": "fix", "dauer": "duration", "ort": "location",
 }
 
 

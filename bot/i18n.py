@@ -36,6 +36,7 @@ class I18n:
     def __init__(self, locales_dir: Path = LOCALES_DIR) -> None:
         self._tr: dict[str, gettext.GNUTranslations] = {}
         self.keys: dict[str, set[str]] = {}
+        self.plural_keys: set[str] = set()
         for lang in LANGUAGES:
             catalog = load_catalog(lang, locales_dir)
             buf = io.BytesIO()
@@ -43,11 +44,12 @@ class I18n:
             buf.seek(0)
             self._tr[lang] = gettext.GNUTranslations(buf)
             self.keys[lang] = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
+            self.plural_keys |= {m.id[0] for m in catalog if m.pluralizable}
 
     def template(self, lang: str, key: str, n: int | None = None) -> str:
         """The untranslated-placeholder template for key (and count n for plural forms)."""
         tr = self._tr.get(lang) or self._tr["en"]
-        if n is None:
+        if n is None or key not in self.plural_keys:
             text = tr.gettext(key)
         else:
             text = tr.ngettext(key, key + "_plural", n)

@@ -126,7 +126,8 @@ class Delivery:
                     return False  # the original is not sent yet; try again on the next flush
                 room_id, target_event = target
                 content = edit_content(content, target_event)
-            event_id = await self.chat.send(room_id, item.type, content, txn_id=f"plenum.{prefix}.{item.id}")
+            txn = f"plenum.{prefix}.{item.id}" + (f".{item.version}" if item.version else "")
+            event_id = await self.chat.send(room_id, item.type, content, txn_id=txn)
         except Exception as exc:  # noqa: BLE001 - any transport failure is retried
             failed = None if item.attempts + 1 < self.MAX_ATTEMPTS else type(exc).__name__
             log.warning("delivery of outbox #%d failed (attempt %d): %s", item.id, item.attempts + 1,
@@ -137,8 +138,7 @@ class Delivery:
             return False
         self._not_before.pop(item.id, None)
         async with self.db.transaction():
-            await self.outbox.mark_sent(item.id, event_id, room_id, self.clock.now())
-        return True
+            return await self.outbox.mark_sent(item.id, event_id, room_id, self.clock.now(), item.version)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver whenever woken, until stop is set."""

@@ -44,6 +44,8 @@ class Scheduler:
         self.handlers: dict[str, JobHandler] = {}
         self._aps: AsyncIOScheduler | None = None
         self._running = asyncio.Lock()
+        self._task: asyncio.Task | None = None
+        self._again = False
 
     def register(self, kind: str, handler: JobHandler) -> None:
         if kind in self.handlers:
@@ -120,14 +122,28 @@ class Scheduler:
         if self._aps is not None:
             self._aps.shutdown(wait=False)
             self._aps = None
-        async with self._running:
-            pass  # let a running job finish
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=20)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                log.warning("a scheduled job was still running at shutdown; it resumes at the next start")
 
     async def _wake(self) -> None:
-        try:
-            await self.run_due()
-        except Exception:  # noqa: BLE001
-            log.exception("scheduler wake failed")
+        """APScheduler's callback: returns at once, so wake-ups never overlap or get skipped."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run_rounds())
+        else:
+            self._again = True
+
+    async def _run_rounds(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.run_due()
+            except Exception:  # noqa: BLE001
+                log.exception("scheduler wake failed")
+            if not self._again:
+                return
 
     def _arm(self, due_at: datetime) -> None:
         if self._aps is None:

@@ -28,6 +28,11 @@ MIGRATIONS = [
         "CREATE INDEX jobs_pending ON jobs (due_at) WHERE state = 'pending'",
         "CREATE TABLE dm_rooms (user_id TEXT PRIMARY KEY, room_id TEXT NOT NULL)",
     ),
+    (
+        # an edit merged into a row that is being sent bumps the version; the send then
+        # does not mark it sent, and the next attempt uses a new transaction id
+        "ALTER TABLE outbox ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+    ),
 ]
 
 
@@ -143,6 +148,7 @@ class OutboxItem:
     ref: str | None
     edits_ref: str | None
     attempts: int
+    version: int = 0
 
 
 class Outbox:
@@ -173,7 +179,8 @@ class Outbox:
                 "SELECT id FROM outbox WHERE edits_ref = ? AND sent_at IS NULL AND failed IS NULL", (edits_ref,)
             )
             if pending is not None:
-                await self.db.execute("UPDATE outbox SET content = ? WHERE id = ?", (json.dumps(content), pending))
+                await self.db.execute("UPDATE outbox SET content = ?, version = version + 1 WHERE id = ?",
+                                      (json.dumps(content), pending))
                 return int(pending)
         return await self.db.execute(
             "INSERT INTO outbox (room_id, to_user, type, content, ref, edits_ref, created_at)"
@@ -183,22 +190,29 @@ class Outbox:
 
     async def pending(self, limit: int = 100) -> list[OutboxItem]:
         rows = await self.db.fetchall(
-            "SELECT id, room_id, to_user, type, content, ref, edits_ref, attempts FROM outbox"
+            "SELECT id, room_id, to_user, type, content, ref, edits_ref, attempts, version FROM outbox"
             " WHERE sent_at IS NULL AND failed IS NULL ORDER BY id LIMIT ?",
             (limit,),
         )
         return [
             OutboxItem(r["id"], r["room_id"], r["to_user"], r["type"], json.loads(r["content"]), r["ref"],
-                       r["edits_ref"], r["attempts"])
+                       r["edits_ref"], r["attempts"], r["version"])
             for r in rows
         ]
 
-    async def mark_sent(self, item_id: int, event_id: str, room_id: str, at: datetime) -> None:
+    async def mark_sent(self, item_id: int, event_id: str, room_id: str, at: datetime, version: int = 0) -> bool:
+        """Record the send; False if the row changed meanwhile (a merged edit), so it goes out again."""
+        if await self.db.fetchval("SELECT version FROM outbox WHERE id = ?", (item_id,)) != version:
+            if await self.db.fetchval("SELECT edits_ref FROM outbox WHERE id = ?", (item_id,)) is None:
+                await self.db.execute("UPDATE outbox SET event_id = ?, room_id = ? WHERE id = ?",
+                                      (event_id, room_id, item_id))
+            return False
         await self.db.execute(
             # the content is not needed once sent: keeping it would keep what people said
             "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ?, content = '{}', to_user = NULL WHERE id = ?",
             (to_ms(at), event_id, room_id, item_id),
         )
+        return True
 
     async def mark_attempt(self, item_id: int, failed: str | None = None) -> None:
         await self.db.execute(

@@ -56,6 +56,7 @@ class Database:
         # in the same file, so a power loss can only roll both back together.
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
+        await self._conn.execute("PRAGMA secure_delete=ON")  # erased votes and names leave no trace in free pages
         await self._conn.execute("PRAGMA busy_timeout=5000")
 
     async def close(self) -> None:

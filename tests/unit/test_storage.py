@@ -76,3 +76,21 @@ async def test_jobs_claim_once(tmp_path):
         assert not await jobs.finish(job.id, T0)
     assert await jobs.due(T0 + timedelta(days=1)) == []
     await db.close()
+
+
+async def test_edit_merged_while_in_flight_is_sent_again(tmp_path):
+    db = await open_db(tmp_path)
+    await db.migrate(REGISTRY)
+    outbox = Outbox(db)
+    async with db.transaction():
+        await outbox.add(room_id="!r", type="m.room.message", content={"body": "t"}, at=T0, ref="poll:1")
+        await outbox.add(room_id=None, type="m.room.message", content={"body": "v1"}, at=T0, edits_ref="poll:1")
+    _, in_flight = await outbox.pending()
+    async with db.transaction():  # a vote arrives while v1 is on its way
+        await outbox.add(room_id=None, type="m.room.message", content={"body": "v2"}, at=T0, edits_ref="poll:1")
+        assert not await outbox.mark_sent(in_flight.id, "$e1", "!r", T0, in_flight.version)
+    [again] = [p for p in await outbox.pending() if p.edits_ref]
+    assert again.content["body"] == "v2" and again.version == in_flight.version + 1
+    async with db.transaction():
+        assert await outbox.mark_sent(again.id, "$e2", "!r", T0, again.version)
+    await db.close()

@@ -44,7 +44,12 @@ def cost(cw: str | None) -> int:
 @settings(max_examples=300, deadline=None)
 @given(texts(), limits, cws, st.booleans())
 def test_every_part_fits_and_words_stay_in_order(text, limit, cw, numbering):
-    parts = split_thread(text, limit, cw=cw, numbering=numbering)
+    try:
+        parts = split_thread(text, limit, cw=cw, numbering=numbering)
+    except ValueError:
+        # only allowed when the content warning leaves no room once the thread needs 10+ parts
+        assert numbering and limit - cost(cw) - len(" (99/99)") < 1
+        return
     assert parts
     for part in parts:
         assert count_chars(part) + cost(cw) <= limit
