@@ -8,6 +8,7 @@ keeps no room state across restarts.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -354,6 +355,15 @@ class MatrixAdapter:
             data = decrypt_attachment(data, file["key"]["k"], file["hashes"]["sha256"], file["iv"])
         mime = (media.get("info") or {}).get("mimetype") or resp.content_type
         return data, mime
+
+    async def upload(self, data: bytes, mime: str, filename: str) -> str:
+        assert self.client is not None
+        resp, _keys = await self.client.upload(lambda *_: io.BytesIO(data), content_type=mime, filename=filename,
+                                               filesize=len(data))
+        uri = getattr(resp, "content_uri", None)
+        if not uri:
+            raise MatrixError(f"upload failed: {getattr(resp, 'message', '')}")
+        return uri
 
     async def get_event(self, room_id: str, event_id: str) -> Incoming | None:
         assert self.client is not None

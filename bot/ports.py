@@ -97,6 +97,10 @@ class Chat(Protocol):
         """
         ...
 
+    async def upload(self, data: bytes, mime: str, filename: str) -> str:
+        """Upload a file (e.g. an .ics calendar entry) to the media repository; returns its mxc:// URI."""
+        ...
+
     async def get_event(self, room_id: str, event_id: str) -> Incoming | None:
         """One event of a room, decrypted if possible (e.g. the image a `!post` replies to)."""
         ...

@@ -64,6 +64,7 @@ class FakeChat:
         self.actions: list[tuple[str, ...]] = []
         self.txn_seen: dict[str, str] = {}
         self.fail_sends = 0
+        self.uploads: dict[str, bytes] = {}
         self._ids = itertools.count(1)
 
     def add_room(self, room_id: str, members: list[str], **kw: Any) -> FakeRoom:
@@ -130,6 +131,12 @@ class FakeChat:
     async def download(self, media: dict[str, Any]) -> tuple[bytes, str]:
         url = media.get("url") or media.get("file", {}).get("url", "")
         return b"\x89PNG fake " + url.encode(), media.get("info", {}).get("mimetype", "image/png")
+
+    async def upload(self, data: bytes, mime: str, filename: str) -> str:
+        self.actions.append(("upload", filename, mime))
+        uri = f"mxc://test/{len(self.uploads) + 1}"
+        self.uploads[uri] = data
+        return uri
 
     async def get_event(self, room_id: str, event_id: str) -> Incoming | None:
         return self.rooms[room_id].events.get(event_id) if room_id in self.rooms else None

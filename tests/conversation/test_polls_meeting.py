@@ -1,6 +1,8 @@
 """Conversation tests for date polls: !termin, answers by typing and by clicking, the deadline, nudges, fixing."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from datetime import datetime, timedelta, timezone
 
 from tests.conversation.conftest import ALICE, BOB, CAROL, ORGA, ROOM, ROOM_EN
@@ -238,11 +240,12 @@ async def test_fixing_posts_the_meeting_with_calendar_file_and_reminds(conv):
     assert sorted(announcement.mentions) == [BOB, CAROL]  # said yes or maybe to that date
     result = next(s for s in sent if s.body.startswith("Bester Termin"))  # fixing closed the poll
     assert result.reply_to is None and "!termin festlegen" not in result.body
-    ics = next(s for s in sent if "BEGIN:VCALENDAR" in s.body)
+    [file] = [s for s in sent if s.content.get("msgtype") == "m.file"]
+    ics = SimpleNamespace(body=conv.chat.uploads[file.content["url"]].decode().replace("\r\n", "\n"))
     assert "DTSTART:20261201T180000Z" in ics.body and "DTEND:20261201T200000Z" in ics.body
     assert "SUMMARY:Plenum" in ics.body and "LOCATION:Stadtteilzentrum" in ics.body
     assert "TRIGGER:-P1D" in ics.body and "TRIGGER:-PT1H" in ics.body
-    assert "termin-1.ics" in ics.body
+    assert file.content["filename"] == "termin-1.ics"
     day_before = datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc)
     assert await conv.advance(day_before - timedelta(minutes=1) - conv.clock.now()) == []
     [reminder] = await conv.advance(timedelta(minutes=1))
@@ -261,7 +264,8 @@ async def test_fix_yes_fixes_the_single_best_date_at_the_deadline(conv):
     assert bodies[0].startswith("Bester Termin für „Plenum“ (#1): 2. Di 1.12. 19:00")
     assert "!termin festlegen" not in bodies[0]
     assert bodies[1].startswith("📅 Termin steht: „Plenum“ (#1) am Di., 1. Dez. 2026, 19:00.")
-    assert "DTSTART:20261201T180000Z" in bodies[2]
+    assert bodies[2] == "termin-1.ics"
+    assert "DTSTART:20261201T180000Z" in next(iter(conv.chat.uploads.values())).decode()
     [reminder] = await conv.advance(datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc) - conv.clock.now())
     assert "beginnt in 1 Tag" in reminder.body and reminder.mentions == [BOB]
     await create(conv, "!termin Jour fixe | 3.12. 18:00 | 4.12. 18:00\nbis: 2.12. 12:00\nfix: ja")
@@ -295,7 +299,7 @@ async def test_refixing_moves_the_reminders(conv):
     assert not any(s.body.startswith("⏰") for s in sent)
     [reminder] = await conv.advance(datetime(2026, 12, 2, 15, 0, tzinfo=timezone.utc) - conv.clock.now())
     assert "beginnt in 2 Stunden – Mi., 2. Dez. 2026, 18:00" in reminder.body
-    ics = [s for s in conv.chat.sent if "BEGIN:VCALENDAR" in s.body]
+    ics = [SimpleNamespace(body=data.decode().replace("\r\n", "\n")) for data in conv.chat.uploads.values()]
     assert "SEQUENCE:0" in ics[0].body and "SEQUENCE:1" in ics[1].body
     uid = [line for line in ics[0].body.split("\n") if line.startswith("UID:")]
     assert uid and uid[0] in ics[1].body
