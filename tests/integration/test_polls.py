@@ -25,6 +25,10 @@ def content(event: Any) -> dict:
     return src(event).get("content") or {}
 
 
+def content_of(source: dict) -> dict:
+    return source.get("content") or {}
+
+
 def text(event: Any) -> str:
     c = content(event)
     return (c.get("m.new_content") or c).get("body", "")
@@ -89,8 +93,10 @@ async def test_date_found_by_clicking_and_typing_is_fixed_at_deadline_with_calen
     assert "2× ja, 0× vielleicht" in text(result).split("\n")[0]
     announcement = await event_from(alice, room, bot.user_id, lambda s, t: t.startswith("📅 Termin steht"))
     assert sorted(content(announcement)["m.mentions"]["user_ids"]) == sorted([alice.user_id, bob.user_id])
-    ics = await event_from(alice, room, bot.user_id, lambda s, t: "BEGIN:VCALENDAR" in t)
-    assert f"DTSTART:{first.strftime('%Y%m%dT%H%M%SZ')}" in text(ics)
+    ics = await event_from(alice, room, bot.user_id, lambda s, t: content_of(s).get("msgtype") == "m.file")
+    assert content(ics)["info"]["mimetype"] == "text/calendar"
+    download = await alice.download(mxc=content(ics)["url"])
+    assert f"DTSTART:{first.strftime('%Y%m%dT%H%M%SZ')}" in download.body.decode()
     assert bot.stop() == 0
 
 
