@@ -694,6 +694,7 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="small sample counts: a smoke test")
     p.add_argument("--samples", type=int, help="round trips per kind (default 200, quick 20)")
     p.add_argument("--rooms", type=int, help="joined rooms for the memory reading (default 500, quick 50)")
+    p.add_argument("--burst", metavar="USERSxEACH", help="burst size, e.g. 30x10 (default; quick 10x3)")
     p.add_argument("--no-reminder", action="store_true", help="leave matrix-reminder-bot out")
     p.add_argument("--profile", action="store_true",
                    help="record Plenum with py-spy during the round trips (installs it into bench/.venvs/tools)")
@@ -703,6 +704,9 @@ def main() -> int:
         s = replace(s, samples=args.samples)
     if args.rooms is not None:
         s = replace(s, rooms=args.rooms)
+    if args.burst:
+        users, each = (int(x) for x in args.burst.lower().split("x"))
+        s = replace(s, burst_users=users, burst_each=each)
     s = replace(s, reminder=not args.no_reminder, profile=args.profile)
 
     WORK.mkdir(parents=True, exist_ok=True)
