@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Plenum's benchmark: one command, its own Synapse on loopback, a table of numbers.
 
-    .venv/bin/python bench/run.py            # one full run (about 6 minutes on 2 cores)
+    .venv/bin/python bench/run.py            # one full run (5 to 8 minutes on 2 cores)
     .venv/bin/python bench/run.py --runs 3   # three runs, medians (what the issue asks for)
-    .venv/bin/python bench/run.py --quick    # small sample counts, a smoke test (about 1.5 minutes)
+    .venv/bin/python bench/run.py --quick    # small sample counts, a smoke test (about 1 minute)
 
 See bench/README.md for what each number means. Progress goes to stderr, the table to
 stdout, every raw number to bench/.work/results-<time>.json.
@@ -44,7 +44,7 @@ import subprocess  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from dataclasses import asdict, dataclass, replace  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+from typing import Any  # noqa: E402
 
 from bot.devserver import async_register_user, start_synapse  # noqa: E402
 from harness import (  # noqa: E402
@@ -57,7 +57,6 @@ from harness import (  # noqa: E402
     join,
     log,
     make_client,
-    pct,
     ratio,
     reply_target,
     room_history,
