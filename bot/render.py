@@ -115,8 +115,14 @@ def table(headers: Sequence[Any], rows: Sequence[Sequence[Any]]) -> Rich:
     return Rich(text, f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>", mentions)
 
 
+MAX_TEXT = 24_000  # characters; with HTML and JSON escaping this stays under Matrix's 64 KiB event limit
+
+
 def message_content(rich: Rich, *, reply_to: str | None = None, msgtype: str = "m.notice") -> dict[str, Any]:
-    """The event content of a bot message: notice, HTML, explicit m.mentions, optional reply."""
+    """The event content of a bot message: notice, HTML, explicit m.mentions, optional reply.
+
+    A message too big for one event loses its HTML and is cut, so it is still delivered.
+    """
     content: dict[str, Any] = {
         "msgtype": msgtype,
         "body": rich.text,
@@ -124,6 +130,9 @@ def message_content(rich: Rich, *, reply_to: str | None = None, msgtype: str = "
         "formatted_body": rich.html,
         "m.mentions": {"user_ids": sorted(rich.mentions)} if rich.mentions else {},
     }
+    if len(rich.text) > MAX_TEXT or len(rich.html) > 2 * MAX_TEXT:
+        content["body"] = rich.text[:MAX_TEXT] + "\n…"
+        del content["format"], content["formatted_body"]
     if reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
     return content

@@ -25,8 +25,15 @@ def person(ctx: Ctx, user_id: str) -> Rich:
     return Rich(pill.text, pill.html)
 
 
+MAX_NAMES = 30  # per cell; a big poll must still fit into one Matrix event (64 KiB)
+
+
 def people(ctx: Ctx, user_ids: Any) -> Rich:
-    return join([person(ctx, u) for u in user_ids])
+    ids = list(user_ids)
+    shown = join([person(ctx, u) for u in ids[:MAX_NAMES]])
+    if len(ids) > MAX_NAMES:
+        shown = shown + plain(" " + ctx.t("polls.more_people", count=len(ids) - MAX_NAMES))
+    return shown
 
 
 def option_text(ctx: Ctx, poll: Poll, idx: int) -> str:

@@ -157,3 +157,13 @@ async def test_an_edited_command_is_not_run_again(conv):
     edit = {"msgtype": "m.text", "body": "* hilfe", "m.new_content": {"msgtype": "m.text", "body": "hilfe"},
             "m.relates_to": {"rel_type": "m.replace", "event_id": "$orig"}}
     assert await conv.say(ALICE, "* hilfe", "!dm:test", content=edit) == []
+
+
+def test_an_oversized_message_still_fits_into_one_event():
+    import json
+
+    from bot.render import message_content, plain
+
+    content = message_content(plain("<b>x</b> " * 50_000))
+    assert len(json.dumps(content).encode()) < 64 * 1024
+    assert content["body"].endswith("…") and "formatted_body" not in content
