@@ -82,10 +82,10 @@ def fmt(template: str, **values: Any) -> Rich:
 
 
 def join(parts: Iterable[Any], sep: str = ", ") -> Rich:
-    out = Rich("", "")
-    for i, p in enumerate(parts):
-        out = out + (plain(sep) + as_rich(p) if i else as_rich(p))
-    return out
+    items = [as_rich(p) for p in parts]
+    glue = plain(sep)
+    return Rich(glue.text.join(i.text for i in items), glue.html.join(i.html for i in items),
+                frozenset().union(*[i.mentions for i in items]) if items else frozenset())
 
 
 def lines(parts: Iterable[Any]) -> Rich:
