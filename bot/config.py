@@ -13,6 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 _MXID = re.compile(r"^@[^:\s]+:[^\s]+$")
 
 
+def _http_url(v: str) -> str:
+    if not v.startswith(("http://", "https://")):
+        raise ValueError("must start with https:// (or http:// for a local test server)")
+    return v.rstrip("/")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -27,9 +33,7 @@ class MatrixConfig(_Strict):
     @field_validator("homeserver")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must start with https:// (or http:// for a local test server)")
-        return v.rstrip("/")
+        return _http_url(v)
 
     @field_validator("user_id")
     @classmethod
@@ -84,9 +88,7 @@ class MastodonAccount(_Strict):
     @field_validator("api_base_url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must start with https://")
-        return v.rstrip("/")
+        return _http_url(v)
 
     @model_validator(mode="after")
     def _token(self) -> "MastodonAccount":

@@ -95,6 +95,20 @@ class YesNo(Converter):
         raise UserError("error.not_yes_no", value=raw)
 
 
+class Choice(Converter):
+    """One of a fixed set of words (English and German); subclasses give WORDS and the error key."""
+
+    WORDS: ClassVar[dict[str, Any]] = {}
+    error: ClassVar[str] = "error.bad_choice"
+
+    @classmethod
+    def convert(cls, ctx: Any, raw: str) -> Any:
+        value = cls.WORDS.get(" ".join(raw.strip().lower().split()))
+        if value is None:
+            raise UserError(cls.error, value=raw)
+        return value
+
+
 class _Generic:
     def __init__(self, conv: type[Converter]) -> None:
         self.conv = conv

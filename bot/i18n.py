@@ -17,6 +17,8 @@ from babel.messages.pofile import read_po
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("de", "en")
+# how people name the languages when they type them
+LANGUAGE_WORDS = {"de": "de", "deutsch": "de", "german": "de", "en": "en", "englisch": "en", "english": "en"}
 LOCALES_DIR = Path(__file__).parent / "locales"
 
 

@@ -7,7 +7,6 @@ keeps no room state across restarts.
 """
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging

@@ -72,7 +72,6 @@ class PollEvents:
         """Store a native response or a reaction; True if it was new and counts."""
         if not poll.is_open or poll.room_id != ev.room_id or (poll.until and ev.ts > poll.until):
             return False  # responses after the end are ignored
-        relates = ev.content.get("m.relates_to") or {}
         if ev.type == show.POLL_RESPONSE and role == "native" and poll.kind == "choice" and not poll.secret:
             answers = (ev.content.get(show.POLL_RESPONSE) or {}).get("answers")
             if not isinstance(answers, list):

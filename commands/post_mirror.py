@@ -63,7 +63,7 @@ class Mirror:
                                             author=ev.sender, content=content, origin="mirror", now=ctx.now,
                                             image=image)
         except UserError as err:
-            await self.voice.send(home, lambda say, lang: say(err.key, **err.params))
+            await self.voice.send(home, lambda say, lang, e=err: say(e.key, **e.params))
             return
         post = await self.drafts.advance(post, ctx.now, required=await self.required(post))
         info = await ctx.chat.room_info(ev.room_id)
@@ -77,7 +77,7 @@ class Mirror:
             content = Content(body, post.cw, post.visibility, post.language, post.at, post.account)
             post = await self.drafts.edit(post, content)
         except UserError as err:
-            await self.voice.send(post.room_id, lambda say, lang: say(err.key, **err.params))
+            await self.voice.send(post.room_id, lambda say, lang, e=err: say(e.key, **e.params))
             return
         post = await self.drafts.advance(post, ctx.now, required=await self.required(post))
         await self._show(post, "post.edited")

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.errors import UserError
-from bot.grammar import Converter
+from bot.grammar import Choice, Converter
+from bot.i18n import LANGUAGE_WORDS
 
 # Mastodon keeps an Idempotency-Key for one hour; after an error that may have hidden a
 # created status we retry with the same key only within this window, never later.
@@ -22,16 +23,11 @@ VISIBILITY_WORDS = {
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
 
-class Visibility(Converter):
+class Visibility(Choice):
     shape = "rest"
     label = "visibility"
-
-    @classmethod
-    def convert(cls, ctx, raw: str) -> str:
-        value = VISIBILITY_WORDS.get(" ".join(raw.strip().lower().split()))
-        if value is None:
-            raise UserError("post.bad_visibility", value=raw)
-        return value
+    WORDS = VISIBILITY_WORDS
+    error = "post.bad_visibility"
 
 
 class LanguageCode(Converter):
@@ -42,7 +38,7 @@ class LanguageCode(Converter):
     @classmethod
     def convert(cls, ctx, raw: str) -> str:
         value = raw.strip().lower()
-        value = {"deutsch": "de", "german": "de", "englisch": "en", "english": "en"}.get(value, value)
+        value = LANGUAGE_WORDS.get(value, value)
         if not _LANGUAGE.match(value):
             raise UserError("post.bad_language", value=raw)
         return value

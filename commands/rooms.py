@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
-from bot.grammar import Converter, Word, command
-from bot.render import fmt, lines, plain
+from bot.grammar import Choice, Word, command
+from bot.i18n import LANGUAGE_WORDS
+from bot.render import lines, plain
 from storage.core import Rooms
 
 ROLES = ("organisers", "awareness", "safespace", "welcome", "announcements")
@@ -16,27 +17,16 @@ ROLE_WORDS = {
 }
 
 
-class Language(Converter):
+class Language(Choice):
     label = "language"
-
-    @classmethod
-    def convert(cls, ctx, raw: str) -> str:
-        v = raw.strip().lower()
-        v = {"deutsch": "de", "german": "de", "englisch": "en", "english": "en"}.get(v, v)
-        if v not in ("de", "en"):
-            raise UserError("room.bad_language", value=raw)
-        return v
+    WORDS = LANGUAGE_WORDS
+    error = "room.bad_language"
 
 
-class Role(Converter):
+class Role(Choice):
     label = "role"
-
-    @classmethod
-    def convert(cls, ctx, raw: str) -> str:
-        role = ROLE_WORDS.get(raw.strip().lower())
-        if role is None:
-            raise UserError("room.bad_role", value=raw)
-        return role
+    WORDS = ROLE_WORDS
+    error = "room.bad_role"
 
 
 class RoomsFeature(Feature):

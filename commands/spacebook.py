@@ -6,7 +6,7 @@ import re
 
 from bot.errors import UserError
 from bot.feature import Ctx
-from bot.grammar import Converter, Text
+from bot.grammar import Choice, Text
 from bot.ports import Chat, RoomInfo
 from bot.render import Rich, fmt
 from storage.core import Rooms
@@ -88,14 +88,8 @@ class SpaceName(Text):
     label = "space"
 
 
-class SpaceOption(Converter):
+class SpaceOption(Choice):
     label = "safespace_option"
     WORDS = {"approval": "approval", "genehmigung": "approval", "freigabe": "approval", "knock": "knock",
              "anklopfen": "knock", "klopfen": "knock"}
-
-    @classmethod
-    def convert(cls, ctx, raw: str) -> str:
-        option = cls.WORDS.get(raw.strip().lower())
-        if option is None:
-            raise UserError("safespace.bad_option", value=raw)
-        return option
+    error = "safespace.bad_option"

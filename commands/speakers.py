@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
-from bot.grammar import Converter, command
+from bot.grammar import Choice, command
 from bot.render import Rich, lines, mention, plain
 from commands.speakerorder import FINTA, GO, OPEN, next_speaker, speaking_order
 from storage.safespace import SpeakersLists
@@ -16,7 +16,7 @@ from storage.safespace import SpeakersLists
 WITHDRAW = "withdraw"
 
 
-class SpeakList(Converter):
+class SpeakList(Choice):
     label = "speaklist"
     WORDS = {
         "finta": FINTA, "finta*": FINTA, "flinta": FINTA, "flinta*": FINTA, "quote": FINTA, "quota": FINTA,
@@ -24,13 +24,7 @@ class SpeakList(Converter):
         "open": OPEN, "offen": OPEN, "offene": OPEN,
         "withdraw": WITHDRAW, "cancel": WITHDRAW, "zurück": WITHDRAW, "zurueck": WITHDRAW, "weg": WITHDRAW,
     }
-
-    @classmethod
-    def convert(cls, ctx, raw: str) -> str:
-        value = cls.WORDS.get(raw.strip().lower())
-        if value is None:
-            raise UserError("speakers.bad_list", value=raw)
-        return value
+    error = "speakers.bad_list"
 
 
 class Speakers(Feature):
