@@ -17,6 +17,7 @@ from bot.grammar import Command, bind, split_body, usage
 from bot.i18n import I18n
 from bot.messenger import Messenger
 from bot.ports import Chat, Clock, Incoming
+from bot.render import plain
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -163,8 +164,6 @@ class Dispatcher:
         message = ctx.t(err.key, **params)
         if err.usage:
             message += "\n" + ctx.t("help.usage_line", usage=self.usage(cmd, ctx.lang))
-        from bot.render import plain
-
         await ctx.reply_rich(plain(message))
 
     def usage(self, cmd: Command, lang: str) -> str:

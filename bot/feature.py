@@ -1,7 +1,7 @@
 """What a feature sees: the command context (Ctx), the Feature base class, organiser checks."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -58,7 +58,6 @@ class Ctx:
     reply_to: str | None = None  # the event this command itself replies to (e.g. an image)
     event: Incoming | None = None
     command: Command | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
 
     def t(self, key: str, n: int | None = None, **params: Any) -> str:
         return self.i18n.t(self.lang, key, n, **params)

@@ -81,13 +81,9 @@ async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, 
                 break
             try:
                 resp = sync.result()
-            except (MatrixError, OSError, asyncio.TimeoutError) as exc:
-                log.warning("sync failed (%s); retrying in %.0f s", type(exc).__name__, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(60.0, backoff * 2)
-                continue
-            except Exception:  # noqa: BLE001 - e.g. aiohttp errors; the loop must go on
-                log.exception("sync failed; retrying in %.0f s", backoff)
+            except Exception as exc:  # noqa: BLE001 - homeserver down, aiohttp errors: the loop must go on
+                log.warning("sync failed (%s); retrying in %.0f s", type(exc).__name__, backoff,
+                            exc_info=not isinstance(exc, (MatrixError, OSError, asyncio.TimeoutError)))
                 await asyncio.sleep(backoff)
                 backoff = min(60.0, backoff * 2)
                 continue

@@ -133,10 +133,6 @@ class Rooms:
         rows = await self.db.fetchall("SELECT room_id, arg FROM room_roles WHERE role = ? ORDER BY room_id", (role,))
         return [(r["room_id"], r["arg"]) for r in rows]
 
-    async def forget_room(self, room_id: str) -> None:
-        await self.db.execute("DELETE FROM room_roles WHERE room_id = ?", (room_id,))
-        await self.db.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
-
 
 @dataclass(frozen=True)
 class OutboxItem:
@@ -235,11 +231,6 @@ class Outbox:
             "DELETE FROM outbox WHERE sent_at IS NOT NULL AND ref IS NULL AND sent_at < ?", (to_ms(before),)
         )
 
-    async def has_pending(self) -> bool:
-        return await self.db.fetchval(
-            "SELECT 1 FROM outbox WHERE sent_at IS NULL AND failed IS NULL LIMIT 1"
-        ) is not None
-
 
 @dataclass(frozen=True)
 class Job:
@@ -320,6 +311,3 @@ class DirectRooms:
 
     async def forget(self, user_id: str) -> bool:
         return await self.db.execute_rowcount("DELETE FROM dm_rooms WHERE user_id = ?", (user_id,)) > 0
-
-    async def user_for(self, room_id: str) -> str | None:
-        return await self.db.fetchval("SELECT user_id FROM dm_rooms WHERE room_id = ?", (room_id,))
