@@ -176,20 +176,25 @@ class MatrixAdapter:
                 self._track_state(room_id, ev)
             for ev in info.timeline.events:
                 self._track_state(room_id, ev)
-            if info.timeline.limited and info.timeline.prev_batch and cutoff is not None:
+            # a room the bot has just joined has no gap worth filling: older events predate it
+            just_joined = any(self._own_join(ev) for ev in info.timeline.events)
+            if info.timeline.limited and info.timeline.prev_batch and cutoff is not None and not just_joined:
                 events.extend(await self._fill_gap(room_id, info.timeline.prev_batch, is_handled, cutoff))
             for ev in info.timeline.events:
                 inc = to_incoming(room_id, ev)
                 if inc is not None:
                     events.append(inc)
             for ev in [*info.state, *info.timeline.events]:
-                src = getattr(ev, "source", {}) or {}
-                if (src.get("type") == "m.room.member" and src.get("state_key") == self.own_user_id
-                        and (src.get("content") or {}).get("membership") == "join"):
-                    joined.append((room_id, _ts(src.get("origin_server_ts"))))
+                if self._own_join(ev):
+                    joined.append((room_id, _ts(ev.source.get("origin_server_ts"))))
             if events:
                 batch[room_id] = events
         return batch, joined
+
+    def _own_join(self, ev: Any) -> bool:
+        src = getattr(ev, "source", None) or {}
+        return (src.get("type") == "m.room.member" and src.get("state_key") == self.own_user_id
+                and (src.get("content") or {}).get("membership") == "join")
 
     async def _fill_gap(self, room_id: str, prev_batch: str, is_handled, cutoff: datetime) -> list[Incoming]:
         """Events the limited timeline left out, oldest first; stops at what we handled already."""

@@ -69,6 +69,8 @@ async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, 
     app = await build_app(config, adapter, SystemClock(),
                           publishers if publishers is not None else make_publishers(config))
     since = await app.kv.get("sync_token")
+    stored = await app.kv.get("last_sync_at")
+    last_sync = datetime.fromisoformat(stored) if stored and since else None
     first, backoff = True, 1.0
     try:
         while not stop.is_set():
@@ -89,15 +91,15 @@ async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, 
                 continue
             backoff = 1.0
             await handle_invites(app, adapter, resp)
-            last = await app.kv.get("last_sync_at")
-            cutoff = datetime.fromisoformat(last) - timedelta(minutes=5) if last and since else None
+            cutoff = last_sync - timedelta(minutes=5) if last_sync else None
             batch, joined = await adapter.collect(resp, app.pipeline.handled.seen, cutoff)
             for room_id, ts in joined:
                 await app.pipeline.room_joined(room_id, ts)
             await app.pipeline.handle_batch(batch)
+            last_sync = app.clock.now()
             async with app.db.transaction():
                 await app.kv.set("sync_token", resp.next_batch)
-                await app.kv.set("last_sync_at", app.clock.now().isoformat())
+                await app.kv.set("last_sync_at", last_sync.isoformat())
             since = resp.next_batch
             await adapter.after_sync()
             if first:

@@ -112,33 +112,24 @@ class Database:
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run a write; returns lastrowid."""
         self._check_write(sql)
-        cur = await self.conn.execute(sql, params)
-        rowid = cur.lastrowid or 0
-        await cur.close()
-        return rowid
+        # every aiosqlite call is a hop to its thread; the cursor is finalised when dropped
+        return (await self.conn.execute(sql, params)).lastrowid or 0
 
     async def execute_rowcount(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         self._check_write(sql)
-        cur = await self.conn.execute(sql, params)
-        n = cur.rowcount
-        await cur.close()
-        return n
+        return (await self.conn.execute(sql, params)).rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._check_write(sql)
         await self.conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Row | None:
-        cur = await self.conn.execute(sql, params)
-        row = await cur.fetchone()
-        await cur.close()
-        return row
+        """The first row (queries here are keyed; one thread hop instead of three)."""
+        rows = await self.conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[aiosqlite.Row]:
-        cur = await self.conn.execute(sql, params)
-        rows = await cur.fetchall()
-        await cur.close()
-        return list(rows)
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
