@@ -257,4 +257,4 @@ if __name__ == "__main__":
         result = {"error": f"{type(exc).__name__}: {exc}"}
     print(json.dumps(result), flush=True)
     sys.stderr.flush()
-    os._exit(0)  # an app that failed half-way may leave aiosqlite's non-daemon thread behind
+    os._exit(0)  # an app that failed half-way may leave a non-daemon thread (e.g. a checkpoint) behind

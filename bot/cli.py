@@ -45,8 +45,8 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # aiosqlite would log every statement with its values (user ids, report texts) at DEBUG
-    for noisy in ("nio", "apscheduler", "aiohttp", "urllib3", "peewee", "aiosqlite", "asyncio"):
+    # libraries that would log request or statement values (user ids, report texts) at DEBUG
+    for noisy in ("nio", "apscheduler", "aiohttp", "urllib3", "peewee", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

@@ -1,7 +1,10 @@
 """Storage: migrations from an empty database and from every earlier version; WAL; the outbox and jobs."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
+
+import storage.db
 
 from storage.core import Jobs, Outbox
 from storage.db import Database
@@ -34,6 +37,52 @@ async def test_migrations_from_every_earlier_version(tmp_path):
             await db.migrate(partial)
             assert (await db.migrate(REGISTRY))[component] == len(steps)
             await db.close()
+
+
+async def test_reads_outside_a_transaction_see_only_committed_data(tmp_path):
+    """The delivery loop reads the outbox while a command's transaction may still roll back."""
+    db = await open_db(tmp_path)
+    await db.migrate(REGISTRY)
+    outbox = Outbox(db)
+    written, seen_by_other_task = asyncio.Event(), []
+
+    async def other_task() -> None:
+        await written.wait()
+        seen_by_other_task.append(len(await outbox.pending()))
+
+    reader = asyncio.create_task(other_task())
+    try:
+        async with db.transaction():
+            await outbox.add(room_id="!r", type="m.room.message", content={"body": "t"}, at=T0)
+            assert len(await outbox.pending()) == 1  # the transaction sees its own write
+            written.set()
+            await reader  # the other task reads while this transaction is open
+            raise RuntimeError("the command failed")
+    except RuntimeError:
+        pass
+    assert seen_by_other_task == [0]
+    assert await outbox.pending() == []
+    await db.close()
+
+
+async def test_checkpoints_run_in_the_background_and_at_close(tmp_path, monkeypatch):
+    monkeypatch.setattr(storage.db, "CHECKPOINT_EVERY", 5)
+    db = await open_db(tmp_path)
+    await db.migrate(REGISTRY)
+    wal = tmp_path / "plenum.db-wal"
+    calls = []
+    real = storage.db._checkpoint_file
+    monkeypatch.setattr(storage.db, "_checkpoint_file", lambda path, mode: (calls.append(mode), real(path, mode)))
+    for i in range(12):
+        async with db.transaction():
+            await db.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (f"k{i}", "v"))
+        await asyncio.sleep(0.01)
+    assert calls and set(calls) == {"PASSIVE"}
+    await db.close()
+    assert not wal.exists() or wal.stat().st_size == 0  # TRUNCATE at close
+    db = await open_db(tmp_path)
+    assert await db.fetchval("SELECT COUNT(*) FROM kv WHERE key LIKE 'k%'") == 12
+    await db.close()
 
 
 async def test_failed_step_rolls_back_completely(tmp_path):
