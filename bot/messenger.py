@@ -71,8 +71,10 @@ class Delivery:
         self._salt: str | None = None
         self._lock = asyncio.Lock()
         self._not_before: dict[int, float] = {}  # outbox id -> monotonic time of the next attempt
+        self._added = 0  # wake() calls so far: rows may have been added since the last look
 
     def wake(self) -> None:
+        self._added += 1
         self._event.set()
 
     async def _txn_prefix(self) -> str:
@@ -96,7 +98,7 @@ class Delivery:
             prefix = await self._txn_prefix()
             sent = 0
             while True:
-                progress, blocked = False, set()
+                progress, blocked, added = False, set(), self._added
                 for item in await self.outbox.pending():
                     lane = item.room_id or item.to_user or item.edits_ref
                     if lane in blocked or self._not_before.get(item.id, 0.0) > time.monotonic():
@@ -107,7 +109,8 @@ class Delivery:
                         progress = True
                     else:
                         blocked.add(lane)
-                if not progress:
+                # look again only for rows added meanwhile (one pass sends an original before its edits)
+                if not progress or added == self._added:
                     return sent
 
     async def _deliver(self, item: Any, prefix: str) -> bool:

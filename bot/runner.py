@@ -14,6 +14,11 @@ from bot.ports import Publisher
 
 log = logging.getLogger(__name__)
 
+# A sync that brought nothing for the bot (only its own echoes, state) need not move the
+# stored position at once: after a crash the same events are fetched again and ignored.
+# It is stored at least this often, so a restart does not page through much history.
+POSITION_MAX_AGE = timedelta(minutes=1)
+
 
 def make_publishers(config: Config) -> dict[str, Publisher]:
     """One Mastodon publisher per configured account."""
@@ -44,8 +49,10 @@ async def invite_allowed(app: App, inviter: str | None, direct: bool) -> bool:
     return await perms.organiser_anywhere(inviter)
 
 
-async def handle_invites(app: App, adapter: MatrixAdapter, resp) -> None:
-    for room_id, inviter, direct in adapter.invites(resp):
+async def handle_invites(app: App, adapter: MatrixAdapter, resp) -> bool:
+    """Join or decline each pending invite; True if there was any."""
+    invites = adapter.invites(resp)
+    for room_id, inviter, direct in invites:
         if await invite_allowed(app, inviter, direct):
             if await adapter.join(room_id):
                 # who opens a direct chat with the bot (e.g. to report) is nobody's business
@@ -59,6 +66,7 @@ async def handle_invites(app: App, adapter: MatrixAdapter, resp) -> None:
         else:
             log.info("declined invite to %s from %s", room_id, inviter)
             await adapter.decline(room_id)
+    return bool(invites)
 
 
 async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, Publisher] | None = None,
@@ -72,6 +80,7 @@ async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, 
     stored = await app.kv.get("last_sync_at")
     last_sync = datetime.fromisoformat(stored) if stored and since else None
     first, backoff = True, 1.0
+    stored_at = last_sync
     try:
         while not stop.is_set():
             sync = asyncio.create_task(adapter.sync_once(since, full_state=first, timeout_ms=0 if first else 30000))
@@ -90,16 +99,20 @@ async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, 
                 backoff = min(60.0, backoff * 2)
                 continue
             backoff = 1.0
-            await handle_invites(app, adapter, resp)
+            invited = await handle_invites(app, adapter, resp)
             cutoff = last_sync - timedelta(minutes=5) if last_sync else None
             batch, joined = await adapter.collect(resp, app.pipeline.handled.seen, cutoff)
             for room_id, ts in joined:
                 await app.pipeline.room_joined(room_id, ts)
             await app.pipeline.handle_batch(batch)
             last_sync = app.clock.now()
-            async with app.db.transaction():
-                await app.kv.set("sync_token", resp.next_batch)
-                await app.kv.set("last_sync_at", last_sync.isoformat())
+            others = any(ev.sender != adapter.own_user_id for events in batch.values() for ev in events)
+            stale = stored_at is None or last_sync - stored_at >= POSITION_MAX_AGE
+            if first or invited or joined or others or stale:
+                async with app.db.transaction():
+                    await app.kv.set("sync_token", resp.next_batch)
+                    await app.kv.set("last_sync_at", last_sync.isoformat())
+                stored_at = last_sync
             since = resp.next_batch
             await adapter.after_sync()
             if first:
