@@ -62,6 +62,7 @@ class Delivery:
     """Sends pending outbox rows in order; a failure is retried, never duplicated."""
 
     MAX_ATTEMPTS = 8
+    PAGE = 100  # outbox rows read at a time
     RETRY_BASE = 0.5  # seconds; doubled per failed attempt, at most a minute
 
     def __init__(self, db: Database, outbox: Outbox, dms: DirectRooms, kv: KeyValue, chat: Chat,
@@ -99,7 +100,8 @@ class Delivery:
             sent = 0
             while True:
                 progress, blocked, added = False, set(), self._added
-                for item in await self.outbox.pending():
+                page = await self.outbox.pending(self.PAGE)
+                for item in page:
                     lane = item.room_id or item.to_user or item.edits_ref
                     if lane in blocked or self._not_before.get(item.id, 0.0) > time.monotonic():
                         blocked.add(lane)
@@ -109,8 +111,9 @@ class Delivery:
                         progress = True
                     else:
                         blocked.add(lane)
-                # look again only for rows added meanwhile (one pass sends an original before its edits)
-                if not progress or added == self._added:
+                # look again only for more pages or rows added meanwhile (a pass sends an original
+                # before its edits)
+                if not progress or (added == self._added and len(page) < self.PAGE):
                     return sent
 
     async def _deliver(self, item: Any, prefix: str) -> bool:

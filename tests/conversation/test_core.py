@@ -167,3 +167,13 @@ def test_an_oversized_message_still_fits_into_one_event():
     content = message_content(plain("<b>x</b> " * 50_000))
     assert len(json.dumps(content).encode()) < 64 * 1024
     assert content["body"].endswith("…") and "formatted_body" not in content
+
+
+async def test_one_flush_sends_more_than_a_page_of_replies(conv):
+    """A backlog bigger than one outbox page (e.g. many reminders due at once) goes out at once."""
+    conv.app.delivery.PAGE = 3
+    events = [conv.event(ALICE, "!hilfe", ROOM) for _ in range(7)]
+    for ev in events:
+        await conv.app.pipeline.handle(ev)
+    assert await conv.app.delivery.flush() == 7
+    assert all(len(conv.chat.replies_to(ev.event_id)) == 1 for ev in events)
