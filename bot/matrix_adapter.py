@@ -119,8 +119,8 @@ class MatrixAdapter:
         device_file = self.data_dir / "device.json"
         saved = json.loads(device_file.read_text()) if device_file.exists() else {}
         m = self.config.matrix
-        cfg = AsyncClientConfig(encryption_enabled=True, store=_Store, store_sync_tokens=False, request_timeout=60,
-                                max_timeouts=None)
+        cfg = AsyncClientConfig(encryption_enabled=True, store=_Store, store_sync_tokens=False,
+                                request_timeout=60, max_timeouts=None)
         client = AsyncClient(m.homeserver, m.user_id, device_id=saved.get("device_id"), store_path=str(store),
                              config=cfg)
         if m.access_token is not None:
