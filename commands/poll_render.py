@@ -7,7 +7,7 @@ from typing import Any
 from bot.feature import Ctx
 from bot.render import Rich, bold, fmt, join, lines, mention, plain, table
 from bot.timeformat import format_weekday_date, format_when
-from commands.pollcount import Standing
+from commands.pollcount import Standing, choosers
 from commands.pollrules import KEYCAPS
 from storage.polls import ANONYMOUS, Poll
 
@@ -28,11 +28,13 @@ def person(ctx: Ctx, user_id: str) -> Rich:
 MAX_NAMES = 30  # per cell; a big poll must still fit into one Matrix event (64 KiB)
 
 
-def people(ctx: Ctx, user_ids: Any) -> Rich:
+def people(ctx: Ctx, user_ids: Any, total: int | None = None) -> Rich:
+    """The first MAX_NAMES of user_ids, and how many more there are (of `total`, default: all user_ids)."""
     ids = list(user_ids)
+    total = len(ids) if total is None else total
     shown = join([person(ctx, u) for u in ids[:MAX_NAMES]])
-    if len(ids) > MAX_NAMES:
-        shown = shown + plain(" " + ctx.t("polls.more_people", count=len(ids) - MAX_NAMES))
+    if total > MAX_NAMES:
+        shown = shown + plain(" " + ctx.t("polls.more_people", count=total - MAX_NAMES))
     return shown
 
 
@@ -106,12 +108,12 @@ def meeting_first_line(ctx: Ctx, s: Standing) -> Rich:
 def choice_table(ctx: Ctx, s: Standing) -> Rich:
     assert s.choice is not None
     poll = s.poll
+    who = choosers(len(poll.options), s.chosen, MAX_NAMES)
     rows = []
     for idx, opt in enumerate(poll.options):
-        who = [v for v, chosen in s.chosen.items() if idx in chosen]
         row: list[Any] = [str(poll.number(idx)), opt.label, str(s.choice.counts[idx])]
         if not poll.secret:
-            row.append(people(ctx, who))
+            row.append(people(ctx, *who[idx]))
         rows.append(row)
     heads = [ctx.t("polls.col.number"), ctx.t("polls.col.option"), ctx.t("polls.col.votes")]
     if not poll.secret:

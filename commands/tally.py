@@ -5,6 +5,7 @@ dataclasses that the poll feature renders. Option indices are 0-based here.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,16 +128,16 @@ def tally_choice(n_options: int, ballots: Mapping[Voter, Sequence[int]], *, max_
         _check_option(abstain_option, n_options)
     counts = [0] * n_options
     abstentions = invalid = 0
-    for ballot in ballots.values():
+    for ballot, alike in Counter(map(tuple, ballots.values())).items():  # equal ballots are judged once
         chosen = set(ballot)
         if abstain_option is not None and abstain_option in chosen:
-            abstentions += 1
-            counts[abstain_option] += 1
+            abstentions += alike
+            counts[abstain_option] += alike
         elif not chosen or len(chosen) > max_choices or not all(0 <= o < n_options for o in chosen):
-            invalid += 1
+            invalid += alike
         else:
             for option in chosen:
-                counts[option] += 1
+                counts[option] += alike
     participation = len(ballots)
     valid_votes = participation - abstentions - invalid
     quorum_met = quorum is None or participation >= quorum
@@ -193,10 +194,11 @@ def tally_consensus(n_options: int, ratings: Mapping[Voter, Mapping[int, int]]) 
     the lowest total resistance. Nobody voted: no winners, averages None.
     """
     totals = [0] * n_options
-    for votes in ratings.values():
+    alike = Counter(map(id, ratings.values()))  # one mapping shared by several voters is checked once
+    for votes in {id(v): v for v in ratings.values()}.values():
         check_consensus_vote(n_options, votes)
         for option in range(n_options):
-            totals[option] += votes.get(option, MAX_RESISTANCE)
+            totals[option] += votes.get(option, MAX_RESISTANCE) * alike[id(votes)]
     voters = len(ratings)
     options = []
     for option, total in enumerate(totals):

@@ -13,11 +13,14 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
 
 from storage.db import Database, from_ms, to_ms
+
+T = TypeVar("T")
 
 MIGRATIONS = [
     (
@@ -47,6 +50,10 @@ MIGRATIONS = [
         "CREATE TABLE poll_meetings (poll_id INTEGER PRIMARY KEY REFERENCES polls (id), idx INTEGER NOT NULL,"
         " starts_at INTEGER NOT NULL, minutes INTEGER NOT NULL, location TEXT, reminders TEXT NOT NULL,"
         " sequence INTEGER NOT NULL DEFAULT 0)",
+    ),
+    (
+        # a poll's votes in time order without sorting them (PollRepo.latest_votes, votes)
+        "CREATE INDEX poll_votes_time ON poll_votes (poll_id, ts)",
     ),
 ]
 
@@ -129,6 +136,19 @@ _POLL = ("SELECT id, room_id, kind, creator, title, created_at, until_at, closed
          " majority, secret, yesno FROM polls")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _until_ms(until: datetime | None) -> int:
+    """The last stored millisecond not after `until`, exactly (no float rounding); no end: the largest."""
+    return 2**63 - 1 if until is None else (until - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _decoded(raws: Iterable[str], convert: Callable[[Any], T]) -> dict[str, T]:
+    """Each distinct payload text decoded and converted once: equal ballots share one (read-only) object."""
+    return {raw: convert(json.loads(raw)) for raw in dict.fromkeys(raws)}
+
+
 def _tag(key: bytes, voter: str) -> str:
     return hmac.new(key, voter.encode(), hashlib.sha256).hexdigest()
 
@@ -208,6 +228,23 @@ class PollRepo:
             "SELECT voter, ts, payload, event_id FROM poll_votes WHERE poll_id = ? ORDER BY ts, rowid", (poll_id,))
         return [Vote(r["voter"], from_ms(r["ts"]), json.loads(r["payload"]), r["event_id"])  # type: ignore[arg-type]
                 for r in rows]
+
+    async def latest_votes(self, poll_id: int, until: datetime | None = None,
+                           convert: Callable[[Any], T] = lambda payload: payload) -> dict[str, T]:
+        """Each voter's latest payload: the same as `latest_per_voter` over `votes()`, and cheaper.
+
+        Votes after `until` are ignored, one exactly at `until` counts; with equal times the later
+        stored vote wins. Voters come in the order of their first counted vote. Each distinct
+        payload is decoded and `convert`ed once, so voters with equal payloads share one object.
+        """
+        rows = await self.db.fetchall(
+            "SELECT voter, payload FROM poll_votes WHERE poll_id = ? AND ts <= ? ORDER BY ts, rowid",
+            (poll_id, _until_ms(until)))
+        # in time order a voter's later vote replaces the earlier one and keeps its place; an
+        # ordered scan of poll_votes_time, measured 3-5 times faster than ROW_NUMBER() per voter
+        latest = {voter: payload for voter, payload in rows}
+        decoded = _decoded(latest.values(), convert)
+        return {voter: decoded[payload] for voter, payload in latest.items()}
 
     async def drop_vote_event(self, event_id: str) -> int | None:
         """A redacted vote: forget it in an open poll; returns the poll id."""
@@ -298,9 +335,12 @@ class PollRepo:
         return {c for c in candidates if _tag(key, c) in tags}
 
     async def secret_ballots(self, poll_id: int) -> list[Any]:
+        """The ballots, in the order first cast (sorted once sealed); equal ballots share one (read-only) object."""
         rows = await self.db.fetchall("SELECT payload FROM poll_secret_ballots WHERE poll_id = ? ORDER BY id",
                                       (poll_id,))
-        return [json.loads(r["payload"]) for r in rows]
+        payloads = [payload for payload, in rows]
+        decoded = _decoded(payloads, lambda payload: payload)
+        return [decoded[payload] for payload in payloads]
 
     async def seal(self, poll_id: int) -> None:
         """At close: drop the key and the tags, and rewrite the ballots sorted (no order of casting)."""

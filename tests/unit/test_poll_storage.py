@@ -1,10 +1,12 @@
-"""The poll repository on a real SQLite file: idempotent votes, reactions, secret ballots, forgetting."""
+"""The poll repository on a real SQLite file: votes stored once, latest votes, reactions, secret ballots, forgetting."""
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from commands.tally import latest_per_voter
 from storage.db import Database
 from storage.polls import ANONYMOUS, PollRepo, Reaction
 from storage.schema import REGISTRY
@@ -17,7 +19,7 @@ async def repo(tmp_path):
     db = Database(tmp_path / "p.db")
     await db.open()
     versions = await db.migrate(REGISTRY)
-    assert versions["polls"] == 1
+    assert versions["polls"] == 2
     yield PollRepo(db)
     await db.close()
 
@@ -31,7 +33,7 @@ async def make(repo: PollRepo, **kw):
 
 
 async def test_migrating_twice_changes_nothing(repo) -> None:
-    assert (await repo.db.migrate(REGISTRY))["polls"] == 1
+    assert (await repo.db.migrate(REGISTRY))["polls"] == 2
 
 
 async def test_a_vote_event_is_stored_once(repo) -> None:
@@ -41,6 +43,59 @@ async def test_a_vote_event_is_stored_once(repo) -> None:
         assert not await repo.add_vote(poll.id, "$e1", "@b:test", T0, [1])
         assert await repo.add_vote(poll.id, "$e2", "@b:test", T0 + timedelta(seconds=1), [0])
     assert [v.payload for v in await repo.votes(poll.id)] == [[1], [0]]
+
+
+async def test_latest_vote_counts_one_exactly_at_the_cutoff(repo) -> None:
+    poll = await make(repo)
+    async with repo.db.transaction():
+        await repo.add_vote(poll.id, "$b1", "@b:test", T0 - timedelta(minutes=1), [0])
+        await repo.add_vote(poll.id, "$b2", "@b:test", T0, [1])  # at the cutoff: counts
+        await repo.add_vote(poll.id, "$b3", "@b:test", T0 + timedelta(milliseconds=1), [0])  # after: ignored
+        await repo.add_vote(poll.id, "$c1", "@c:test", T0 + timedelta(milliseconds=1), [1])  # only after
+    assert await repo.latest_votes(poll.id, T0) == {"@b:test": [1]}
+    assert await repo.latest_votes(poll.id, T0 - timedelta(microseconds=1)) == {"@b:test": [0]}
+    assert await repo.latest_votes(poll.id, T0 + timedelta(microseconds=1500)) == {"@b:test": [0], "@c:test": [1]}
+    assert await repo.latest_votes(poll.id) == {"@b:test": [0], "@c:test": [1]}
+
+
+async def test_latest_vote_with_equal_times_is_the_later_stored_one(repo) -> None:
+    poll = await make(repo)
+    async with repo.db.transaction():
+        await repo.add_vote(poll.id, "$z", "@b:test", T0, [0])
+        await repo.add_vote(poll.id, "$a", "@b:test", T0, [1])  # same instant, stored later: wins
+    assert await repo.latest_votes(poll.id, T0) == {"@b:test": [1]}
+
+
+async def test_latest_votes_decode_each_distinct_payload_once(repo) -> None:
+    poll = await make(repo)
+    async with repo.db.transaction():
+        for i, ballot in enumerate([[0], [1], [0], [0]]):
+            await repo.add_vote(poll.id, f"$e{i}", f"@v{i}:test", T0, ballot)
+        await repo.add_vote(poll.id, "$other", "@b:test", T0, [0])
+        await repo.add_vote(poll.id, "$x", "@x:test", T0, [1])
+    converted = []
+    latest = await repo.latest_votes(poll.id, None, lambda p: converted.append(p) or tuple(p))
+    assert latest == {"@v0:test": (0,), "@v1:test": (1,), "@v2:test": (0,), "@v3:test": (0,),
+                      "@b:test": (0,), "@x:test": (1,)}
+    assert sorted(converted) == [[0], [1]]
+    assert latest["@v0:test"] is latest["@v3:test"]
+
+
+async def test_latest_votes_are_latest_per_voter_over_all_votes(repo) -> None:
+    """Same voters, same order (of each voter's first counted vote), same payloads, for any cutoff."""
+    rng = random.Random(7)
+    poll, other = await make(repo), await make(repo)
+    async with repo.db.transaction():
+        for i in range(400):
+            ts = T0 + timedelta(seconds=rng.randrange(40))
+            await repo.add_vote(poll.id, f"$e{i}", f"@v{rng.randrange(30)}:test", ts,
+                                [rng.randrange(3)] * rng.randrange(1, 3))
+            await repo.add_vote(other.id, f"$o{i}", f"@v{rng.randrange(30)}:test", ts, [9])
+    votes = await repo.votes(poll.id)
+    for until in [None, T0 - timedelta(seconds=1), T0, *(T0 + timedelta(seconds=s, milliseconds=ms)
+                                                            for s in (3, 17, 39) for ms in (0, 1))]:
+        expected = latest_per_voter(((v.voter, v.ts, v.payload) for v in votes), until=until)
+        assert list((await repo.latest_votes(poll.id, until)).items()) == list(expected.items())
 
 
 async def test_reactions_reconcile_to_what_the_room_shows(repo) -> None:

@@ -92,6 +92,34 @@ def test_single_choice_with_abstention_counts_sum_to_ballots(case: tuple[int, di
     assert result.winner != n - 1
 
 
+def count_each_ballot(n: int, ballots: dict[str, list[int]], max_choices: int,
+                      abstain: int | None) -> tuple[list[int], int, int]:
+    """The rule read ballot by ballot: (counts, abstentions, invalid)."""
+    counts, abstentions, invalid = [0] * n, 0, 0
+    for ballot in ballots.values():
+        chosen = set(ballot)
+        if abstain is not None and abstain in chosen:
+            abstentions, counts[abstain] = abstentions + 1, counts[abstain] + 1
+        elif not chosen or len(chosen) > max_choices or not all(0 <= o < n for o in chosen):
+            invalid += 1
+        else:
+            for option in chosen:
+                counts[option] += 1
+    return counts, abstentions, invalid
+
+
+@given(st.integers(1, 4).flatmap(lambda n: st.tuples(
+    st.just(n), st.dictionaries(VOTERS, st.sampled_from([[], [0], [0, 0], [1, 0], [0, 1], [n], [-1], [n - 1]])),
+    st.integers(1, 3), st.none() | st.just(n - 1))))
+def test_equal_ballots_count_like_separate_ones(case: tuple[int, dict[str, list[int]], int, int | None]) -> None:
+    n, ballots, max_choices, abstain = case  # sampled_from: equal ballots are often one shared list
+    result = tally_choice(n, ballots, max_choices=max_choices, abstain_option=abstain)
+    counts, abstentions, invalid = count_each_ballot(n, ballots, max_choices, abstain)
+    assert (list(result.counts), result.abstentions, result.invalid) == (counts, abstentions, invalid)
+    assert result == tally_choice(n, {v: list(b) for v, b in ballots.items()}, max_choices=max_choices,
+                                  abstain_option=abstain)
+
+
 YES, NO, ABSTAIN = 0, 1, 2
 
 
@@ -182,6 +210,17 @@ def test_consensus_winner_is_argmin_with_stable_ties(case: tuple[int, dict[str, 
         assert result.winners == ()
     assert [o.not_better_than_passive for o in result.options] == [i > 0 and t >= totals[0]
                                                                     for i, t in enumerate(totals)]
+
+
+@given(consensus_votes(), st.lists(VOTERS, max_size=8))
+def test_consensus_shared_ratings_count_for_each_voter(case: tuple[int, dict[str, dict[int, int]]],
+                                                      sharing: list[str]) -> None:
+    n, ratings = case
+    if ratings:  # some voters hand in the very same ratings object as the first one
+        first = next(iter(ratings.values()))
+        ratings.update({voter: first for voter in sharing})
+    copies = {voter: dict(r) for voter, r in ratings.items()}
+    assert tally_consensus(n, ratings) == tally_consensus(n, copies)
 
 
 def test_consensus_example() -> None:
