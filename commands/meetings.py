@@ -6,7 +6,6 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from icalendar import Alarm, Calendar, Event
 
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
@@ -78,6 +77,8 @@ def duration_text(ctx: Ctx, minutes: int) -> str:
 
 def build_ics(poll: Poll, meeting: Meeting, *, description: str, now: datetime, host: str) -> bytes:
     """One VEVENT in UTC with a stable UID (a re-fix updates it: SEQUENCE) and an alarm per reminder."""
+    from icalendar import Alarm, Calendar, Event  # 3 MB resident, needed only when a meeting is fixed
+
     cal = Calendar()
     cal.add("prodid", "-//Plenum//Plenum Matrix bot//DE")
     cal.add("version", "2.0")
