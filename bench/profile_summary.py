@@ -2,8 +2,8 @@
 
     python bench/profile_summary.py bench/.work/profile-plenum-round-trips.txt [--top 40]
 
-py-spy here also samples threads that only wait (the event loop in epoll, aiosqlite's
-worker thread in queue.get); those samples are dropped as idle. Prints the functions with
+py-spy here also samples threads that only wait (the event loop in epoll, idle worker
+threads of a thread pool in queue.get); those samples are dropped as idle. Prints the functions with
 the most samples of their own ("self") and the most inclusive ones (every stack a function
 appears in, counted once), for all code: nio, aiohttp, peewee (nio's store) and Plenum alike.
 """
@@ -17,13 +17,13 @@ from pathlib import Path
 
 
 def _idle_lines() -> set[str]:
-    """Leaf frames that are waiting, not working."""
+    """Leaf frames that are waiting, not working: a pool thread blocked in its queue's get()."""
     idle = set()
-    spec = importlib.util.find_spec("aiosqlite.core")
+    spec = importlib.util.find_spec("concurrent.futures.thread")
     if spec and spec.origin:
         for no, line in enumerate(Path(spec.origin).read_text().splitlines(), 1):
-            if "tx.get()" in line:
-                idle.add(f"aiosqlite/core.py:{no}")
+            if "work_queue.get(block=True)" in line:
+                idle.add(f"futures/thread.py:{no}")
     return idle
 
 

@@ -509,7 +509,7 @@ class Run:
             return None
         out = WORK / f"profile-plenum-{label}.txt"
         proc = subprocess.Popen([str(exe), "record", "--pid", str(self.bots["plenum"].pid), "--format", "raw",
-                                 "--rate", "250", "--output", str(out)],
+                                 "--rate", "1000", "--output", str(out)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
         return proc, out
