@@ -125,23 +125,23 @@ class Dispatcher:
         first, *more = text.split("\n")
         words = first.split()
         cmd, used = self.registry.lookup(words)
-        if cmd is None:
-            if is_dm or (words and words[0].lower() in self.registry.groups):
-                ctx = await self.context(ev, is_dm)
-                await ctx.reply("error.unknown_command", command=" ".join(words[:2]))
-                return True
+        if cmd is None and not is_dm and not (words and words[0].lower() in self.registry.groups):
             return False  # another bot's command in a shared room
+        # old messages and floods get no answer, also not "unknown command"
         if self.clock.now() - ev.ts > self.settings.catch_up:
             log.info("not answering command %s in %s: older than the catch-up window (%d min)",
                      ev.event_id, ev.room_id, self.settings.catch_up.total_seconds() // 60)
             return True
         verdict = self.limiter.check(ev.sender)
         ctx = await self.context(ev, is_dm)
-        ctx.command = cmd
         if verdict != "ok":
             if verdict == "warn":
                 await ctx.reply("error.rate_limited", seconds=int(self.settings.rate_window))
             return True
+        if cmd is None:
+            await ctx.reply("error.unknown_command", command=" ".join(words[:2]))
+            return True
+        ctx.command = cmd
         rest = first.split(None, used)[used] if len(first.split(None, used)) > used else ""
         try:
             async with self.db.savepoint():
@@ -167,8 +167,7 @@ class Dispatcher:
         await ctx.reply_rich(plain(message))
 
     def usage(self, cmd: Command, lang: str) -> str:
-        name = cmd.name if lang == "en" or not cmd.aliases else cmd.aliases[0]
-        return usage(cmd, name, lambda label: self.i18n.t(lang, "arg." + label))
+        return usage(cmd, cmd.shown_name(lang), lambda label: self.i18n.t(lang, "arg." + label))
 
     async def _check_allowed(self, cmd: Command, ctx: Ctx) -> None:
         if cmd.where == "dm" and not ctx.is_dm:

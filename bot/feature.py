@@ -1,6 +1,7 @@
 """What a feature sees: the command context (Ctx), the Feature base class, organiser checks."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -91,9 +92,8 @@ class Feature:
         for attr in dir(type(self)):
             func = getattr(type(self), attr)
             cmd = getattr(func, "__plenum_command__", None)
-            if isinstance(cmd, Command):
-                cmd.owner = self
-                found.append(cmd)
+            if isinstance(cmd, Command):  # the decorator's object is shared by every instance: copy it
+                found.append(dataclasses.replace(cmd, owner=self, names=[]))
         return found
 
     async def on_event(self, ev: Incoming, ctx: Ctx) -> None:
@@ -104,7 +104,7 @@ class Feature:
         return {}
 
     async def on_start(self) -> None:
-        """Called once after the first sync, before events are handled (e.g. re-read relations)."""
+        """Called once after the first sync has been handled (e.g. to re-read relations)."""
 
     async def on_stop(self) -> None:
         """Called at shutdown before the database closes: finish or park background work."""

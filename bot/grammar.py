@@ -75,7 +75,7 @@ class User(Converter):
         if _MXID.match(raw):
             return raw
         for uid in getattr(ctx, "mentions", ()):  # a pill shows a display name in the body
-            if raw.lstrip("@").lower() in uid.lower() or raw.lower() in uid.lower():
+            if raw.lstrip("@").lower() in uid.lower():
                 return uid
         raise UserError("error.not_a_user", value=raw)
 
@@ -105,7 +105,7 @@ class Choice(Converter):
     def convert(cls, ctx: Any, raw: str) -> Any:
         value = cls.WORDS.get(" ".join(raw.strip().lower().split()))
         if value is None:
-            raise UserError(cls.error, value=raw)
+            raise UserError(cls.error, value=raw, choices=", ".join(sorted(cls.WORDS)))
         return value
 
 
@@ -161,6 +161,10 @@ class Command:
     @property
     def key(self) -> str:
         return self.name.replace(" ", ".")
+
+    def shown_name(self, lang: str) -> str:
+        """The name shown in that language: English, elsewhere the first (German) alias."""
+        return self.name if lang == "en" or not self.aliases else self.aliases[0]
 
     def settings(self) -> dict[str, Param]:
         return {p.name: p for p in self.params if p.kind == "setting"}

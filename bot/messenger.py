@@ -140,7 +140,10 @@ class Delivery:
                         type(exc).__name__)
             async with self.db.transaction():
                 await self.outbox.mark_attempt(item.id, failed)
-            self._not_before[item.id] = time.monotonic() + min(60.0, self.RETRY_BASE * 2 ** item.attempts)
+            if failed is None:
+                self._not_before[item.id] = time.monotonic() + min(60.0, self.RETRY_BASE * 2 ** item.attempts)
+            else:  # given up: no longer pending, so no reason to wake up for it
+                self._not_before.pop(item.id, None)
             return False
         self._not_before.pop(item.id, None)
         async with self.db.transaction():

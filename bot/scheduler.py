@@ -84,11 +84,11 @@ class Scheduler:
         handler = self.handlers.get(job.kind)
         try:
             async with self.db.transaction():
-                if not await self.jobs.finish(job.id, now):
-                    return 0
                 if handler is None:
-                    log.error("job %s has unknown kind %s; marked failed", job.key, job.kind)
-                    await self.jobs.finish(job.id, now, state="failed", note="unknown kind")
+                    if await self.jobs.finish(job.id, now, state="failed", note="unknown kind"):
+                        log.error("job %s has unknown kind %s; marked failed", job.key, job.kind)
+                    return 0
+                if not await self.jobs.finish(job.id, now):
                     return 0
                 late = now - job.due_at > self.grace
                 if late and handler.missed is not None:
@@ -99,11 +99,8 @@ class Scheduler:
         except Exception:  # noqa: BLE001 - a failing job must not stop the others
             ref = error_ref()
             log.exception("job %s failed ref=%s", job.key, ref)
-            async with self.db.transaction():
-                await self.db.execute(
-                    "UPDATE jobs SET state = 'failed', done_at = ?, note = ? WHERE id = ?",
-                    (int(now.timestamp() * 1000), "ref " + ref, job.id),
-                )
+            async with self.db.transaction():  # the work was rolled back, so the job is pending again
+                await self.jobs.finish(job.id, now, state="failed", note="ref " + ref)
             return 0
         finally:
             self.after_commit()

@@ -20,24 +20,20 @@ class Help(Feature):
         self.registry, self.usage = registry, usage
         self._lists.clear()
 
-    def _name(self, cmd, lang: str) -> str:
-        return cmd.name if lang == "en" or not cmd.aliases else cmd.aliases[0]
-
     @command("help", aliases=["hilfe"])
     async def help(self, ctx: Ctx, topic: Text = None):
         if topic:
             cmd = self.registry.find(topic)
             if cmd is None:
                 raise UserError("help.unknown", topic=topic, usage=False)
-            other = cmd.aliases[0] if ctx.lang == "en" and cmd.aliases else cmd.name
-            await ctx.reply_rich(lines([
-                code(self.usage(cmd, ctx.lang)),
-                plain(ctx.t("help." + cmd.key)),
-                plain(ctx.t("help.also", name="!" + other)),
-            ]))
+            other = cmd.shown_name("de" if ctx.lang == "en" else "en")
+            parts = [code(self.usage(cmd, ctx.lang)), plain(ctx.t("help." + cmd.key))]
+            if other != cmd.shown_name(ctx.lang):  # "!alt" has one name only
+                parts.append(plain(ctx.t("help.also", name="!" + other)))
+            await ctx.reply_rich(lines(parts))
             return
         if ctx.lang not in self._lists:
-            entries = [fmt("{name} – {text}", name=bold("!" + self._name(cmd, ctx.lang)),
+            entries = [fmt("{name} – {text}", name=bold("!" + cmd.shown_name(ctx.lang)),
                            text=ctx.t("help." + cmd.key))
                        for cmd in sorted(self.registry.commands, key=lambda c: c.name)]
             self._lists[ctx.lang] = lines([plain(ctx.t("help.header")), *entries, plain(ctx.t("help.footer"))])

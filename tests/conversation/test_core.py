@@ -177,3 +177,25 @@ async def test_one_flush_sends_more_than_a_page_of_replies(conv):
         await conv.app.pipeline.handle(ev)
     assert await conv.app.delivery.flush() == 7
     assert all(len(conv.chat.replies_to(ev.event_id)) == 1 for ev in events)
+
+
+async def test_old_chat_in_a_direct_chat_gets_no_unknown_command_answer(conv):
+    """After downtime, plain messages in a direct chat are old news, not commands to refuse."""
+    conv.chat.add_room("!dm:test", [ALICE])
+    ev = conv.event(ALICE, "danke dir!", "!dm:test", ts=conv.clock.now() - timedelta(minutes=16))
+    assert await conv.deliver(ev) == []
+
+
+async def test_a_given_up_message_does_not_keep_delivery_polling(conv):
+    conv.chat.fail_sends = conv.app.delivery.MAX_ATTEMPTS
+    conv.app.delivery.RETRY_BASE = 0
+    await conv.app.pipeline.handle(conv.event(ALICE, "!hilfe", ROOM))
+    for _ in range(conv.app.delivery.MAX_ATTEMPTS):
+        await conv.app.delivery.flush()
+    assert await conv.app.delivery.outbox.pending() == []  # given up after the last attempt
+    assert conv.app.delivery._not_before == {}  # so the loop goes back to its long wait
+
+
+async def test_help_for_a_command_with_one_name_does_not_offer_itself(conv):
+    answer = await conv.reply(ALICE, "!help alt", ROOM)
+    assert "Auch als" not in answer.body

@@ -80,3 +80,31 @@ async def test_any_text_parses_or_is_a_user_error(first, more):
             await parse(cmd, first.replace("\n", " "), *[m.replace("\n", " ") for m in more])
         except UserError:
             pass
+
+
+def test_a_feature_instance_gets_its_own_copy_of_each_command():
+    """Two apps in one process (a restart in tests, the demo) must not share owners or names."""
+    from bot.feature import Feature
+
+    class Probe(Feature):
+        name = "probe"
+
+        @command("probe")
+        async def probe(self, ctx):
+            pass
+
+    first, second = Probe().commands()[0], Probe().commands()[0]
+    first.names.append(("probe",))
+    assert first.owner is not second.owner and second.names == []
+    assert Probe.probe.__plenum_command__.owner is None
+
+
+def test_a_choice_without_its_own_error_names_the_choices():
+    from bot.grammar import Choice
+
+    class Colour(Choice):
+        WORDS = {"rot": "red", "blau": "blue"}
+
+    with pytest.raises(UserError) as err:
+        Colour.convert(None, "grün")
+    assert err.value.key == "error.bad_choice" and err.value.params["choices"] == "blau, rot"

@@ -103,3 +103,13 @@ async def test_local_time_across_october_dst_change(tmp_path):
     assert await s.run_due() == 1
     assert ran[0][1].astimezone(berlin).hour == 18
     await db.close()
+
+
+async def test_a_job_of_unknown_kind_is_recorded_as_failed(tmp_path):
+    clock, ran = FakeClock(T0), []
+    db, s = await make(tmp_path, clock, ran)
+    async with db.transaction():
+        await s.jobs.put("gone.kind", "g1", T0, {})  # e.g. written by a feature since removed
+    assert await s.run_due() == 0
+    assert tuple(await db.fetchone("SELECT state, note FROM jobs WHERE key = 'g1'")) == ("failed", "unknown kind")
+    await db.close()
