@@ -7,8 +7,6 @@ from bot.errors import UserError
 from bot.grammar import Converter
 from bot.timeparse import TimeParseError, parse_date, parse_date_range, parse_when
 
-NOW_WORDS = {"now", "jetzt", "sofort"}
-
 
 def _error(exc: TimeParseError, raw: str) -> UserError:
     return UserError("time." + exc.reason, value=raw)
@@ -22,11 +20,8 @@ class When(Converter):
 
     @classmethod
     def convert(cls, ctx, raw: str) -> datetime:
-        text = raw.strip()
-        if text.lower() in NOW_WORDS:
-            return ctx.now
-        try:
-            when = parse_when(text, lang=ctx.lang, tz=ctx.tz, now=ctx.now)
+        try:  # "now"/"jetzt"/"sofort" read as exactly ctx.now, which is not in the past
+            when = parse_when(raw.strip(), lang=ctx.lang, tz=ctx.tz, now=ctx.now)
         except TimeParseError as exc:
             raise _error(exc, raw) from None
         if when < ctx.now:

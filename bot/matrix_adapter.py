@@ -313,7 +313,7 @@ class MatrixAdapter:
         members = tuple(u for u in room.users if u not in room.invited_users)  # joined only
         return RoomInfo(room_id=room_id, name=room.display_name, alias=room.canonical_alias, members=members,
                         power=dict(pl.users), users_default=pl.defaults.users_default, creators=creators,
-                        encrypted=room.encrypted, join_rule=room.join_rule or "invite",
+                        join_rule=room.join_rule or "invite",
                         # CONTRACT.md: a room with the bot and one person; a named room is a group room
                         is_direct=(len(members) == 2 and self.own_user_id in members and not room.invited_users
                                    and not room.name),

@@ -47,6 +47,8 @@ class Pipeline:
             return
         if ev.type == "m.room.message" and ev.msgtype == "m.notice":
             return  # other bots' notices are never commands
+        if ev.type != "m.room.message" and ev.type not in self.routes:
+            return  # nothing here acts on it, so there is nothing to record either
         info = await self.chat.room_info(ev.room_id)
         is_dm = bool(info and info.is_direct)
         try:
@@ -56,15 +58,16 @@ class Pipeline:
                 joined = await self.rooms.joined_at(ev.room_id)
                 if joined is not None and ev.ts < joined:
                     return
-                if is_dm and await self.dms.get(ev.sender) is None:
-                    await self.dms.set(ev.sender, ev.room_id)
+                if is_dm:
+                    await self.dms.remember(ev.sender, ev.room_id)
                 relation = ev.content.get("m.relates_to") or {}
                 is_edit = isinstance(relation, dict) and relation.get("rel_type") == "m.replace"
                 if ev.type == "m.room.message" and ev.msgtype == "m.text" and not is_edit:
                     if await self.dispatcher.dispatch(ev, is_dm):
                         return
-                for feature in self.routes.get(ev.type, ()):
-                    ctx = await self.dispatcher.context(ev, is_dm)
+                features = self.routes.get(ev.type, ())
+                ctx = await self.dispatcher.context(ev, is_dm) if features else None
+                for feature in features:
                     try:
                         async with self.db.savepoint():
                             await feature.on_event(ev, ctx)

@@ -39,7 +39,6 @@ class RoomInfo:
     power: dict[str, int]  # explicit user levels from m.room.power_levels
     users_default: int
     creators: tuple[str, ...]  # m.room.create sender + additional_creators (room v12: unlimited power)
-    encrypted: bool
     join_rule: str
     is_direct: bool  # a room with exactly the bot and one other person
     power_levels: dict[str, Any] = field(default_factory=dict)  # raw content of m.room.power_levels
@@ -50,15 +49,6 @@ class RoomInfo:
             # In room version >= 12 creators are not listed and have infinite power.
             return 10**9
         return self.power.get(user_id, self.users_default)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A message event ready to send: content is the full event content."""
-
-    room_id: str
-    type: str
-    content: dict[str, Any]
 
 
 class Chat(Protocol):

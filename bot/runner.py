@@ -58,11 +58,10 @@ async def handle_invites(app: App, adapter: MatrixAdapter, resp) -> bool:
                 # who opens a direct chat with the bot (e.g. to report) is nobody's business
                 log.log(logging.DEBUG if direct else logging.INFO, "joined %s on invitation by %s", room_id,
                         "a member" if direct else inviter)
-                await app.pipeline.room_joined(room_id, app.clock.now())
+                # the join time comes with the join event in the next sync (MatrixAdapter.collect)
                 if direct and inviter:
                     async with app.db.transaction():
-                        if await app.dms.get(inviter) is None:
-                            await app.dms.set(inviter, room_id)
+                        await app.dms.remember(inviter, room_id)
         else:
             log.info("declined invite to %s from %s", room_id, inviter)
             await adapter.decline(room_id)

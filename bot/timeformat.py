@@ -6,11 +6,10 @@ German uses the 24-hour clock, English the 12-hour clock; patterns are fixed (no
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
-from zoneinfo import ZoneInfo
-
 from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
+
+from bot.timeparse import zone
 
 __all__ = ["format_when", "format_date", "format_weekday_date", "format_time"]
 
@@ -24,15 +23,10 @@ def _lang(lang: str) -> str:
     return "de" if lang == "de" else "en"
 
 
-@lru_cache(maxsize=32)
-def _zone(tz: str) -> ZoneInfo:
-    return ZoneInfo(tz)
-
-
 def _local(dt: datetime, tz: str) -> datetime:
     if dt.tzinfo is None:
         raise ValueError("datetime must be timezone-aware")
-    return dt.astimezone(_zone(tz))
+    return dt.astimezone(zone(tz))
 
 
 def format_when(dt: datetime, *, lang: str, tz: str) -> str:

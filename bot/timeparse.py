@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 
-__all__ = ["TimeParseError", "parse_when", "parse_date", "parse_date_range", "warm_up"]
+__all__ = ["TimeParseError", "parse_when", "parse_date", "parse_date_range", "zone"]
 
 UTC = timezone.utc
 _MAX_LEN = 100  # longer text is not a date; also keeps dateparser fast
@@ -166,7 +166,7 @@ def _fast(words: list[str], text: str, today: date, future: bool) -> _Reading | 
     return _Reading(day=day, clock=clock, year_given=year_given)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=16)  # hits within one command: all its dates share the same `now`
 def _parser(lang: str, future: bool, base: datetime) -> Any:
     from dateparser.date import DateDataParser  # slow import; the fast path never needs it
 
@@ -194,7 +194,8 @@ def _dateparser(s: str, lang: str, zone: ZoneInfo, now: datetime, future: bool) 
 
 
 @lru_cache(maxsize=32)
-def _zone(tz: str) -> ZoneInfo:
+def zone(tz: str) -> ZoneInfo:
+    """The zone of that name, cached (also used by bot.timeformat)."""
     return ZoneInfo(tz)
 
 
@@ -202,8 +203,8 @@ def _read(text: str, lang: str, tz: str, now: datetime, future: bool) -> _Readin
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     try:
-        reading = _read_unchecked(text, lang, _zone(tz), now, future)
-        day = reading.day or reading.instant.astimezone(_zone(tz)).date()  # type: ignore[union-attr]
+        reading = _read_unchecked(text, lang, zone(tz), now, future)
+        day = reading.day or reading.instant.astimezone(zone(tz)).date()  # type: ignore[union-attr]
     except TimeParseError:
         raise
     except (ValueError, OverflowError):  # impossible dates (31.2., 25:00) or years out of range
@@ -258,7 +259,7 @@ def parse_when(text: str, *, lang: str, tz: str, now: datetime, default_time: ti
             raise TimeParseError(text, "no_time")
         clock = time(0)
     try:
-        return datetime.combine(reading.day, clock, tzinfo=_zone(tz)).astimezone(UTC)  # type: ignore[arg-type]
+        return datetime.combine(reading.day, clock, tzinfo=zone(tz)).astimezone(UTC)  # type: ignore[arg-type]
     except (ValueError, OverflowError):
         raise TimeParseError(text) from None
 
@@ -270,7 +271,7 @@ def parse_date(text: str, *, lang: str, tz: str, now: datetime, prefer_future: b
 
 def _day(reading: _Reading, tz: str) -> date:
     if reading.instant is not None:
-        return reading.instant.astimezone(_zone(tz)).date()
+        return reading.instant.astimezone(zone(tz)).date()
     return reading.day  # type: ignore[return-value]
 
 
@@ -292,7 +293,7 @@ def parse_date_range(text: str, *, lang: str, tz: str, now: datetime) -> tuple[d
     if not raw or len(raw) > _MAX_LEN:
         raise TimeParseError(text)
     problem = ""
-    recent = now.astimezone(_zone(tz)).date() - timedelta(days=31)
+    recent = now.astimezone(zone(tz)).date() - timedelta(days=31)
     for pattern in (_SEPARATORS, _SPACES, _HYPHENS):
         for m in pattern.finditer(raw):
             left, right = raw[: m.start()].strip(" -|"), raw[m.end():].strip(" -|")
@@ -325,9 +326,3 @@ def _shift_year(day: date, years: int) -> date | None:
     except ValueError:  # 29 February
         return None
 
-
-def warm_up() -> None:
-    """Load dateparser's language data now (~0.1 s) instead of on the first unusual date."""
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    for lang in ("de", "en"):
-        _read("in 2 Tagen", lang, "UTC", now, True)

@@ -198,17 +198,15 @@ class Outbox:
 
     async def mark_sent(self, item_id: int, event_id: str, room_id: str, at: datetime, version: int = 0) -> bool:
         """Record the send; False if the row changed meanwhile (a merged edit), so it goes out again."""
-        if await self.db.fetchval("SELECT version FROM outbox WHERE id = ?", (item_id,)) != version:
-            if await self.db.fetchval("SELECT edits_ref FROM outbox WHERE id = ?", (item_id,)) is None:
-                await self.db.execute("UPDATE outbox SET event_id = ?, room_id = ? WHERE id = ?",
-                                      (event_id, room_id, item_id))
-            return False
-        await self.db.execute(
-            # the content is not needed once sent: keeping it would keep what people said
-            "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ?, content = '{}', to_user = NULL WHERE id = ?",
-            (to_ms(at), event_id, room_id, item_id),
-        )
-        return True
+        # the content is not needed once sent: keeping it would keep what people said
+        if await self.db.execute_rowcount(
+                "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ?, content = '{}', to_user = NULL"
+                " WHERE id = ? AND version = ?", (to_ms(at), event_id, room_id, item_id, version)) == 1:
+            return True
+        # changed meanwhile; a new message keeps its event id, so later edits can target it
+        await self.db.execute("UPDATE outbox SET event_id = ?, room_id = ? WHERE id = ? AND edits_ref IS NULL",
+                              (event_id, room_id, item_id))
+        return False
 
     async def mark_attempt(self, item_id: int, failed: str | None = None) -> None:
         await self.db.execute(
@@ -308,6 +306,10 @@ class DirectRooms:
             " room_id = excluded.room_id",
             (user_id, room_id),
         )
+
+    async def remember(self, user_id: str, room_id: str) -> None:
+        """Record a direct chat unless one is known for this user already."""
+        await self.db.execute("INSERT OR IGNORE INTO dm_rooms (user_id, room_id) VALUES (?, ?)", (user_id, room_id))
 
     async def forget(self, user_id: str) -> bool:
         return await self.db.execute_rowcount("DELETE FROM dm_rooms WHERE user_id = ?", (user_id,)) > 0

@@ -48,7 +48,6 @@ class FakeRoom:
     creators: list[str] = field(default_factory=list)
     name: str = ""
     alias: str | None = None
-    encrypted: bool = False
     join_rule: str = "invite"
     state: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     events: dict[str, Incoming] = field(default_factory=dict)
@@ -78,7 +77,7 @@ class FakeChat:
             return None
         pl = {"users": dict(r.power)}
         return RoomInfo(room_id=r.room_id, name=r.name or r.room_id, alias=r.alias, members=tuple(r.members),
-                        power=dict(r.power), users_default=0, creators=tuple(r.creators), encrypted=r.encrypted,
+                        power=dict(r.power), users_default=0, creators=tuple(r.creators),
                         join_rule=r.join_rule, is_direct=len(r.members) == 2, power_levels=pl)
 
     async def joined_rooms(self) -> list[str]:
