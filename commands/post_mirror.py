@@ -14,7 +14,7 @@ from bot.feature import Ctx
 from bot.ports import Incoming
 from bot.render import Rich, lines
 from commands.post_drafts import Content, Drafts
-from commands.post_view import Say, Voice, preview
+from commands.post_view import Say, Voice, preview, say_error
 from storage.core import Rooms
 from storage.posts import MirrorRooms, Post, Posts
 
@@ -63,7 +63,7 @@ class Mirror:
                                             author=ev.sender, content=content, origin="mirror", now=ctx.now,
                                             image=image)
         except UserError as err:
-            await self.voice.send(home, lambda say, lang, e=err: say(e.key, **e.params))
+            await self.voice.send(home, lambda say, lang, e=err: say_error(say, e))
             return
         post = await self.drafts.advance(post, ctx.now, required=await self.required(post))
         info = await ctx.chat.room_info(ev.room_id)
@@ -77,7 +77,7 @@ class Mirror:
             content = Content(body, post.cw, post.visibility, post.language, post.at, post.account)
             post = await self.drafts.edit(post, content)
         except UserError as err:
-            await self.voice.send(post.room_id, lambda say, lang, e=err: say(e.key, **e.params))
+            await self.voice.send(post.room_id, lambda say, lang, e=err: say_error(say, e))
             return
         post = await self.drafts.advance(post, ctx.now, required=await self.required(post))
         await self._show(post, "post.edited")

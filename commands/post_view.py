@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.errors import UserError
 from bot.i18n import I18n
 from bot.messenger import Messenger
 from bot.render import Rich, bullets, fmt, lines, plain
@@ -47,6 +48,18 @@ class Voice:
 
     async def dm(self, user_id: str, lang: str, key: str, **params: Any) -> None:
         await self.messenger.dm(user_id, self.speaker(lang)(key, **params))
+
+
+def state_named(err: UserError, name: Callable[[str], object]) -> UserError:
+    """Errors from the drafting rules name a post's state by its key; name(key) says it in the room's language."""
+    if isinstance(err.params.get("state"), str):
+        err.params["state"] = name("post.state." + err.params["state"])
+    return err
+
+
+def say_error(say: Say, err: UserError) -> Rich:
+    """A UserError from the drafting rules, said outside a command (the announcements room)."""
+    return say(err.key, **state_named(err, say).params)
 
 
 def when_text(say: Say, at: datetime | None, lang: str, tz: str) -> Rich:

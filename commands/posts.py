@@ -19,7 +19,7 @@ from commands.post_mirror import Mirror
 from commands.post_publish import Publishing
 from commands.post_relay import Relay
 from commands.post_rules import ContentWarning, LanguageCode, Visibility
-from commands.post_view import Voice, preview, queue, status_line
+from commands.post_view import Voice, preview, queue, state_named, status_line
 from storage.core import Rooms
 from storage.posts import UNPUBLISHED, Accounts, MirrorRooms, Post, Posts
 
@@ -32,8 +32,7 @@ def states_named(ctx: Ctx) -> Iterator[None]:
     try:
         yield
     except UserError as err:
-        if isinstance(err.params.get("state"), str):
-            err.params["state"] = ctx.t("post.state." + err.params["state"])
+        state_named(err, ctx.t)
         raise
 
 

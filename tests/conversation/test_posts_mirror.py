@@ -97,6 +97,19 @@ async def test_editing_a_mirrored_message_edits_the_post(pconv):
     assert [s["text"] for s in pconv.pub.live()] == ["Treffen um 19 Uhr"]
 
 
+async def test_editing_a_published_mirrored_message_names_the_state_in_the_rooms_language(pconv):
+    await news_room(pconv)
+    msg = pconv.event(ANNA, "Treffen um 18 Uhr", NEWS)
+    await pconv.deliver(msg)
+    await pconv.reply(BEN, "!freigeben 1", ORGA)
+    await settle(pconv)
+    content = {"msgtype": "m.text", "body": "* Treffen um 19 Uhr", "m.new_content": {"body": "Treffen um 19 Uhr"},
+               "m.relates_to": {"rel_type": "m.replace", "event_id": msg.event_id}}
+    sent = await pconv.say(ANNA, content["body"], NEWS, content=content)
+    assert [s.room_id for s in sent] == [ORGA]
+    assert "lässt sich nicht mehr ändern (Stand: veröffentlicht)" in sent[0].body
+
+
 async def test_redacting_a_mirrored_message_cancels_the_post(pconv):
     await news_room(pconv)
     msg = pconv.event(ANNA, "Doch nicht", NEWS)
