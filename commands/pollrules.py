@@ -27,7 +27,9 @@ NONE_WORDS = {"none", "keine", "keiner", "keins", "nichts", "nothing", "-"}
 MOTION_WORDS = {"yes": 0, "ja": 0, "dafür": 0, "dafuer": 0, "no": 1, "nein": 1, "dagegen": 1,
                 "abstain": 2, "abstention": 2, "enthaltung": 2, "enthalten": 2}
 
-_ITEM = re.compile(r"(\d+)\s*[=:]\s*([^\s,;]+)|([^\s,;]+)")
+# ASCII digits, at most four: "²" passes str.isdigit() yet int() refuses it, as it refuses 5,000 digits
+_NUMBER = re.compile(r"[0-9]{1,4}")
+_ITEM = re.compile(r"([0-9]{1,4})\s*[=:]\s*([^\s,;]+)|([^\s,;]+)")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ def read_items(raw: str) -> list[VoteItem]:
         else:
             word = m.group(3)
             number = word.lstrip("#")
-            items.append(VoteItem(int(number), None, word) if number.isdigit() else VoteItem(None, word.lower(), word))
+            items.append(VoteItem(int(number), None, word) if _NUMBER.fullmatch(number)
+                         else VoteItem(None, word.lower(), word))
     return items
 
 
@@ -103,7 +106,7 @@ def consensus_ballot(items: Sequence[VoteItem], n: int, poll_id: int) -> dict[in
         if item.number is None or item.value is None:
             raise UserError("polls.error.rating_needed", value=item.raw)
         idx = _option(item, n, 0, poll_id)
-        if not item.value.isdigit():
+        if not _NUMBER.fullmatch(item.value):
             raise UserError("polls.error.bad_rating", value=item.raw, max=MAX_RESISTANCE)
         ratings[idx] = int(item.value)
     try:
@@ -126,7 +129,7 @@ def native_ballot(answer_ids: Iterable[Any], n: int, max_choices: int) -> list[i
     chosen: list[int] = []
     for answer in list(answer_ids)[:max_choices]:
         text = str(answer)
-        idx = int(text) - 1 if text.isdigit() else -1
+        idx = int(text) - 1 if _NUMBER.fullmatch(text) else -1
         chosen.append(idx if 0 <= idx < n else -1)
     return chosen
 
@@ -198,7 +201,7 @@ _UNITS = {
     "d": 1440, "tag": 1440, "tage": 1440, "tagen": 1440, "day": 1440, "days": 1440,
     "w": 10080, "woche": 10080, "wochen": 10080, "week": 10080, "weeks": 10080,
 }
-_DURATION = re.compile(r"(\d+(?:[.,]\d+)?)\s*([a-zäöü]+)")
+_DURATION = re.compile(r"([0-9]{1,5}(?:[.,][0-9]+)?)\s*([a-zäöü]+)")  # at most 99999 weeks: datetimes stay in range
 
 
 def parse_duration(text: str) -> int | None:

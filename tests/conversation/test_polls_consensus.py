@@ -82,3 +82,9 @@ async def test_bad_ratings_get_one_sentence(conv):
     assert "Da fehlen die Einträge" in answer.body
     answer = await conv.reply(ALICE, "!konsens Zu viel | " + " | ".join(f"V{i}" for i in range(20)), ROOM)
     assert answer.body.startswith("Höchstens 20 Optionen, bitte – das sind 21.")
+
+
+async def test_superscript_rating_gets_a_sentence_not_an_internal_error(conv):
+    await conv.reply(ALICE, "!konsens Wohin? | Lastenrad | Sommerfest", ROOM)
+    answer = await conv.reply(BOB, "!abstimmen 1 0=² 1=1 2=1", ROOM)
+    assert answer.body.split("\n")[0] == "„0=²“: der Widerstand ist eine ganze Zahl von 0 bis 10."

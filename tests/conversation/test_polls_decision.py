@@ -215,3 +215,19 @@ async def test_secret_nudge_counts_without_names(conv):
     sent = await conv.advance(timedelta(days=1, hours=1))
     [nudge] = [s for s in sent if s.body.startswith("⏰")]
     assert "3 Mitglieder haben noch nicht abgestimmt" in nudge.body and nudge.mentions == []
+
+
+async def test_superscript_and_endless_numbers_get_a_sentence_not_an_internal_error(conv):
+    await create(conv, "!umfrage Mittagessen? | Pizza | Sushi")
+    for number in ("²", "1" * 5000):
+        answer = await conv.reply(BOB, f"!abstimmen 1 {number}", ROOM)
+        assert answer.body.split("\n")[0] == f"„{number}“ verstehe ich nicht – schreib die Nummer einer Option, z. B. 2."
+
+
+async def test_a_native_answer_id_like_superscript_two_counts_as_invalid(conv):
+    start, status = await create(conv, "!umfrage Mittagessen? | Pizza | Sushi")
+    await conv.deliver(response(conv, BOB, start.event_id, "²"))
+    body = last_edit(conv, status.event_id)
+    assert "1 Stimme abgegeben." in body
+    result = await conv.reply(ALICE, "!schliessen 1", ROOM)
+    assert "Abgegeben: 1, davon 0 Enthaltungen und 1 ungültig; 0 gültige Stimmen." in result.body

@@ -154,3 +154,40 @@ def test_reminders() -> None:
     assert parse_reminders("2 days | 30 min") == (2880, 30)
     assert parse_reminders("keine") == () and parse_reminders("none") == ()
     assert parse_reminders("1 Tag, irgendwann") is None
+
+
+@pytest.mark.parametrize("line", ["²", "#²", "1" * 5000, "12345", "٣"])
+def test_numbers_are_few_ascii_digits(line: str) -> None:
+    """"²" passes str.isdigit() and int() refuses it, as it refuses 5,000 digits: such an item is a word."""
+    assert [(i.number, i.value) for i in read_items(line)] == [(None, line.lower())]
+    with pytest.raises(UserError) as err:
+        meeting_ballot(read_items(line), 4, 7)
+    assert err.value.key == "polls.error.unreadable_item"
+    with pytest.raises(UserError) as err:
+        choice_ballot(read_items(line), 3, 1, 1, False)
+    assert err.value.key == "polls.error.unreadable_choice"
+
+
+@pytest.mark.parametrize("line", ["1" * 5000 + "=ja", "12345=ja"])
+def test_long_option_numbers_are_unreadable(line: str) -> None:
+    with pytest.raises(UserError) as err:
+        meeting_ballot(read_items(line), 4, 7)
+    assert err.value.key == "polls.error.unreadable_item"
+
+
+@pytest.mark.parametrize("value", ["²", "1" * 5000])
+def test_consensus_rating_must_be_a_small_ascii_number(value: str) -> None:
+    with pytest.raises(UserError) as err:
+        consensus_ballot(read_items(f"0={value} 1=1 2=1"), 3, 5)
+    assert err.value.key == "polls.error.bad_rating"
+
+
+def test_native_answer_ids_that_are_no_small_ascii_number_are_invalid() -> None:
+    assert native_ballot(["²"], 3, 1) == [-1]
+    assert native_ballot(["1" * 5000], 3, 1) == [-1]
+    assert native_ballot(["٢"], 3, 1) == [-1]
+
+
+@pytest.mark.parametrize("text", ["9" * 400 + " min", "1" * 5000 + " Tage", "999999 weeks"])
+def test_huge_durations_are_unreadable(text: str) -> None:
+    assert parse_duration(text) is None
