@@ -53,8 +53,10 @@ class Awareness(Feature):
         space = await self.spaces.get(request.room_id)
         info = await ctx.chat.room_info(request.room_id)
         if space is None or info is None:
+            # A reply, not a UserError: the error would roll the close back with the command's savepoint.
             await self.requests.close(number)
-            raise UserError("awareness.space_gone", number=number, usage=False)
+            await ctx.reply("awareness.space_gone", number=number)
+            return
         if request.user_id not in info.members:
             await ctx.chat.invite(space.room_id, request.user_id)
         await self.requests.close(number)

@@ -146,9 +146,10 @@ class SafeSpaceFeature(Feature):
         except UserError:
             await self.book.require_member(ctx)  # a stranger who did not knock: say why instead
             raise
-        if ctx.sender in info.members:
+        if ctx.sender in info.members:  # joined another way; a reply, as a UserError would undo the drop
             await self.admissions.drop(found.room_id, ctx.sender)
-            raise UserError("safespace.already_member", name=info.name, usage=False)
+            await ctx.reply("safespace.already_member", name=info.name)
+            return
         if await self._needs_decision(ctx, found, ctx.sender):
             awareness = await self.book.awareness_room()
             if awareness is None:
@@ -173,9 +174,10 @@ class SafeSpaceFeature(Feature):
     async def accept(self, ctx: Ctx, space: SpaceName = None):
         found, info = await self._waiting(ctx, "joined", space, "safespace.nothing_to_accept",
                                           "safespace.accept_which")
-        if ctx.sender not in info.members:
+        if ctx.sender not in info.members:  # left unseen; a reply, as a UserError would undo the drop
             await self.admissions.drop(found.room_id, ctx.sender)
-            raise UserError("safespace.not_in_room", name=info.name, usage=False)
+            await ctx.reply("safespace.not_in_room", name=info.name)
+            return
         await ctx.chat.set_power_level(found.room_id, ctx.sender, WRITE_LEVEL)
         await self.admissions.drop(found.room_id, ctx.sender)
         await ctx.reply("safespace.accepted", name=info.name)

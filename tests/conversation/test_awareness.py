@@ -88,6 +88,14 @@ async def test_admit_when_room_is_no_longer_a_safe_space(conv):
     assert conv.chat.actions_of("invite") == []
 
 
+async def test_closing_a_request_for_a_former_safe_space_persists(conv):
+    await request(conv)
+    await conv.reply(ORGA, "!raum entfernen schutzraum", SAFE)
+    assert "ich habe sie geschlossen" in (await conv.reply(AWA, "!zulassen 1", AWARE)).body
+    assert "Eine offene Anfrage Nr. 1 gibt es nicht" in (await conv.reply(AWA, "!zulassen 1", AWARE)).body
+    assert "Anfrage Nr. 1" not in (await conv.reply(ALICE, "meinedaten", dm(ALICE))).body
+
+
 # ---------------------------------------------------------------- who may decide
 @pytest.mark.parametrize("command", ["!zulassen 1", "!ablehnen 1", "!entfernen @carol:test 1", "!antworten 1 Hallo"])
 async def test_awareness_commands_only_in_awareness_room(conv, command):

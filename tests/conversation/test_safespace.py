@@ -225,6 +225,14 @@ async def test_member_cannot_join_again(space):
     assert "du bist drin" in (await space.reply(CAROL, "schutzraum", dm(CAROL))).body
 
 
+async def test_confirm_after_joining_without_event_forgets_the_question(space):
+    await space.reply(ALICE, "schutzraum beitreten 1", dm(ALICE))
+    space.chat.rooms[SAFE].members.append(ALICE)  # invited by someone else, the join event not seen yet
+    assert "schon in „FINTA*-Treff“" in (await space.reply(ALICE, "bestätigen", dm(ALICE))).body
+    assert "nichts zu bestätigen" in (await space.reply(ALICE, "bestätigen", dm(ALICE))).body
+    assert "FINTA*-Treff" not in (await space.reply(ALICE, "meinedaten", dm(ALICE))).body
+
+
 async def test_confirm_which_when_several_asked(space):
     space.chat.add_room("!safe2:test", [ORGA, BOB], power={BOT: 100, ORGA: 50}, name="Lesbencafé")
     await space.reply(ORGA, "!raum schutzraum", "!safe2:test")
@@ -283,6 +291,14 @@ async def test_accept_after_leaving_without_event(space):
     space.chat.rooms[SAFE].members.remove(ALICE)  # the leave event was not seen yet
     assert "nicht mehr in" in (await space.reply(ALICE, "akzeptieren", dm(ALICE))).body
     assert space.chat.actions_of("power") == []
+
+
+async def test_accept_after_leaving_without_event_forgets_the_admission(space):
+    await member_event(space, ALICE, SAFE, "join")
+    space.chat.rooms[SAFE].members.remove(ALICE)  # the leave event was not seen yet
+    assert "nicht mehr in" in (await space.reply(ALICE, "akzeptieren", dm(ALICE))).body
+    assert "keine Regeln" in (await space.reply(ALICE, "akzeptieren", dm(ALICE))).body
+    assert "FINTA*-Treff" not in (await space.reply(ALICE, "meinedaten", dm(ALICE))).body
 
 
 async def test_events_in_other_rooms_are_ignored(space):
