@@ -11,7 +11,7 @@ from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import command
 from bot.render import mention
-from commands.duty_planner import Planner
+from commands.duty_planner import HISTORY, Planner
 from commands.duty_text import DutyAndDay, DutyFinder, DutyName, Short, Voice, who
 from storage.duties import HOLDING, OPEN, Absences, Duties, Duty, Turns
 
@@ -52,7 +52,7 @@ class TurnsFeature(Feature):
 
     async def _current(self, ctx: Ctx, duty: Duty) -> dict[str, str]:
         """Who has the duty's latest turn up to today, or else the next one (for the "not yours" message)."""
-        rows = [r for r in await self.turns.of_duty(duty.id, ctx.now - timedelta(days=400),
+        rows = [r for r in await self.turns.of_duty(duty.id, ctx.now - HISTORY,
                                                     self._end_of_today(ctx.now)) if r.status in HOLDING]
         if not rows:
             slots = await self.turns.slots_after(duty.id, ctx.now, limit=1)
@@ -82,7 +82,6 @@ class TurnsFeature(Feature):
         slots = [s for s in await self.turns.slots_after(found.id, ctx.now, limit=400)
                  if self.planner.day(s.occurrence) == day]
         if not slots:
-            await self.planner.ensure(found, ctx.now)
             upcoming = await self.turns.slots_after(found.id, ctx.now, limit=3)
             raise UserError("duty.take_no_turn", name=found.name, usage=False,
                             date=self.voice.value(ctx.lang, day),
