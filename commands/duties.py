@@ -141,11 +141,13 @@ class DutyFeature(Feature):
             slots = await self.turns.slots_after(found.id, ctx.now)
             keep = set(occurrences(rec, ctx.tz, ctx.now, until=slots[-1].occurrence)) if slots else set()
             cancelled = await self.planner.cancel_slots(updated, ctx.now, keep)
-        if {"recurrence", "people", "weight"} & set(changes):
-            await self.planner.replan_open(updated, ctx.now)
+        replan = bool({"recurrence", "people", "weight"} & set(changes))
+        if replan:
+            await self.planner.replan_open(updated, ctx.now)  # ends in ensure
         if {"lead_minutes", "remind_minutes"} & set(changes):
             await self.planner.reschedule(updated, ctx.now)
-        await self.planner.ensure(updated, ctx.now)
+        if not replan:
+            await self.planner.ensure(updated, ctx.now)  # a longer lead time may reach further occurrences
         parts = [ctx.rich("duty.edited", number=updated.number, name=updated.name), self._summary(ctx, updated)]
         if cancelled:
             parts.append(ctx.rich("duty.cancelled_dates", len(cancelled), dates=", ".join(
@@ -252,13 +254,10 @@ class DutyFeature(Feature):
         left = await self.duties.pools_of(user_id)
         for duty in left:
             await self.duties.leave(duty.id, user_id)
-        moved = 0
-        for row in await self.turns.of_user(user_id, OPEN, after=ctx.now):
-            duty = await self.duties.get(row.duty_id)
-            if duty is not None and duty.deleted_at is None:
-                moves = await self.planner.release(duty, [row], "dropped", "forget", ctx.now)
-                moved += 1
-                await tell_moves(self.voice, ctx, moves, reply_here=False)
+        moves = await self.planner.release_turns(await self.turns.of_user(user_id, OPEN, after=ctx.now),
+                                                 "dropped", "forget", ctx.now)
+        await tell_moves(self.voice, ctx, moves, reply_here=False)
+        moved = sum(len(m.from_users) for m in moves)
         if left:
             out.append(ctx.rich("duty.forgot_pools", len(left), names=", ".join(d.name for d in left)))
         if moved:
@@ -285,6 +284,6 @@ def duty_features(db: Database, rooms: Rooms, scheduler: Scheduler, messenger: M
         DutyFeature(duties, turns, welcomes, planner, finder, voice, DutyJobs(duties, turns, planner, voice, clock)),
         TurnsFeature(duties, turns, absences, planner, finder, voice),
         StatsFeature(duties, turns, voice),
-        AwayFeature(turns, absences, duties, planner, voice),
+        AwayFeature(turns, absences, planner, voice),
         WelcomeFeature(duties, turns, welcomes, rooms, planner, voice, scheduler, clock),
     ]

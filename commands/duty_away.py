@@ -1,23 +1,21 @@
 """!away / !abwesend: absences (both days included) that fair assignment respects; planned turns in them move."""
 from __future__ import annotations
 
-from collections import defaultdict
-
 from bot.converters import DayRange
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import command
 from bot.render import Rich, bullets, lines
-from commands.duty_planner import Move, Planner
+from commands.duty_planner import Planner
 from commands.duty_text import Voice, tell_moves
-from storage.duties import OPEN, Absences, Duties, Turns
+from storage.duties import OPEN, Absences, Turns
 
 
 class AwayFeature(Feature):
     name = "away"
 
-    def __init__(self, turns: Turns, absences: Absences, duties: Duties, planner: Planner, voice: Voice) -> None:
-        self.turns, self.absences, self.duties, self.planner, self.voice = turns, absences, duties, planner, voice
+    def __init__(self, turns: Turns, absences: Absences, planner: Planner, voice: Voice) -> None:
+        self.turns, self.absences, self.planner, self.voice = turns, absences, planner, voice
 
     @command("away", aliases=["abwesend"])
     async def away(self, ctx: Ctx, span: DayRange = None):
@@ -29,15 +27,9 @@ class AwayFeature(Feature):
         if last < today:
             raise UserError("away.past", usage=False, last=self.voice.value(ctx.lang, last))
         await self.absences.add(ctx.sender, first, last, ctx.now)
-        affected = defaultdict(list)
-        for row in await self.turns.of_user(ctx.sender, OPEN, after=ctx.now):
-            if first <= self.planner.day(row.occurrence) <= last:
-                affected[row.duty_id].append(row)
-        moves: list[Move] = []
-        for duty_id, rows in affected.items():
-            duty = await self.duties.get(duty_id)
-            if duty is not None and duty.deleted_at is None:
-                moves += await self.planner.release(duty, rows, "dropped", "absence", ctx.now)
+        affected = [row for row in await self.turns.of_user(ctx.sender, OPEN, after=ctx.now)
+                    if first <= self.planner.day(row.occurrence) <= last]
+        moves = await self.planner.release_turns(affected, "dropped", "absence", ctx.now)
         head = ctx.rich("away.noted" if moves else "away.noted_none", len(moves) or None,
                         first=self.voice.value(ctx.lang, first), last=self.voice.value(ctx.lang, last))
         await ctx.reply_rich(lines([head, *await tell_moves(self.voice, ctx, moves)]))

@@ -118,6 +118,18 @@ class Planner:
                 await self.turns.override(duty.id, occ, kind, giver or None, taker, now)
         return sorted(moves.values(), key=lambda m: m.occurrence)
 
+    async def release_turns(self, rows: list[TurnRow], status: str, kind: str, now: datetime) -> list[Move]:
+        """`release` for turns of any duties: each live duty is refilled once; turns of deleted duties stay."""
+        by_duty: dict[int, list[TurnRow]] = {}
+        for row in rows:
+            by_duty.setdefault(row.duty_id, []).append(row)
+        moves: list[Move] = []
+        for duty_id, duty_rows in by_duty.items():
+            duty = await self.duties.get(duty_id)
+            if duty is not None and duty.deleted_at is None:
+                moves += await self.release(duty, duty_rows, status, kind, now)
+        return moves
+
     def shifted(self, occ: datetime, delta: timedelta) -> datetime:
         """occ + delta on the local wall clock: a day before Monday 18:00 is Sunday 18:00, also across DST."""
         return (occ.astimezone(self.zone) + delta).astimezone(occ.tzinfo)

@@ -249,3 +249,18 @@ async def test_mydata_and_forget(duty_conv):
     assert await duty_conv.app.db.fetchval("SELECT COUNT(*) FROM duty_turns WHERE user_id = ?", (ALICE,)) == 0
     stats = await duty_conv.reply(BOB, "!dienst statistik", ROOM)
     assert ALICE not in stats.body
+
+
+async def test_forget_moves_all_turns_of_a_duty_in_one_notice(duty_conv):
+    await minutes_duty(duty_conv, members=(ALICE, BOB))
+    rows = await plan(duty_conv, 4)
+    alices = [day for day, users in rows if ALICE in users]
+    assert len(alices) == 2
+    duty_conv.chat.add_room("!dm-alice:test", [ALICE])
+    await duty_conv.reply(ALICE, "vergessen", "!dm-alice:test")
+    sent = await duty_conv.deliver(duty_conv.event(ALICE, "vergessen bestätigen", "!dm-alice:test"))
+    notices = [s for s in sent if s.room_id == ROOM]
+    assert len(notices) == 1 and notices[0].body.startswith("Änderungen im Dienstplan:")
+    assert all(day in notices[0].body for day in alices) and notices[0].mentions == [BOB]
+    assert "2 geplante Einsätze gingen an andere." in next(s for s in sent if s.room_id == "!dm-alice:test").body
+    assert all(users == (BOB,) for _, users in await plan(duty_conv, 4))
