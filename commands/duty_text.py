@@ -263,7 +263,7 @@ class DutyFinder:
         for duty in candidates:
             for label in self.labels(duty):
                 if key == label:
-                    raise UserError("error.missing_argument", arg=ctx.t("arg.date"))
+                    raise UserError("error.missing_argument", arg=Day.label)
                 if key.startswith(label + " ") and (best is None or len(label) > len(best[1])):
                     best = (duty, label)
         if best is None:
