@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-# Statuses that mean "this person carries (or carried) the turn"; "handed_back" and "missed" do not count.
-LOAD_STATUSES = frozenset({"assigned", "confirmed", "done", "taken"})
+# Statuses that mean "this person carries (or carried) the turn"; handed_back, released, dropped and missed do not.
+LOAD_STATUSES = frozenset({"assigned", "done", "taken"})
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Turn:
     occurrence: datetime  # aware
     user_id: str
     weight: float = 1.0  # the duty's weight when the turn was planned
-    status: str = "assigned"  # assigned | confirmed | done | taken | handed_back | missed
+    status: str = "assigned"  # assigned | done | taken | handed_back | released | dropped | missed
     duty: str = ""  # which duty; recency and "twice in a row" only look at turns of the duty being planned
 
 

@@ -312,11 +312,6 @@ class Turns:
             "INSERT INTO duty_overrides (duty_id, occurrence, kind, from_user, to_user, at) VALUES (?, ?, ?, ?, ?, ?)",
             (duty_id, to_ms(occurrence), kind, from_user, to_user, to_ms(at)))
 
-    async def overrides(self, duty_id: int) -> list[tuple[datetime, str, str | None, str | None]]:
-        rows = await self.db.fetchall(
-            "SELECT occurrence, kind, from_user, to_user FROM duty_overrides WHERE duty_id = ? ORDER BY id", (duty_id,))
-        return [(from_ms(r["occurrence"]), r["kind"], r["from_user"], r["to_user"]) for r in rows]  # type: ignore[misc]
-
     async def anonymise(self, user_id: str) -> int:
         n = await self.db.execute_rowcount("UPDATE duty_turns SET user_id = NULL WHERE user_id = ?", (user_id,))
         await self.db.execute("UPDATE duty_overrides SET from_user = NULL WHERE from_user = ?", (user_id,))
