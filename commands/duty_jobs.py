@@ -24,23 +24,26 @@ class DutyJobs:
         return {JOB_ANNOUNCE: JobHandler(self.announce), JOB_REMIND: JobHandler(self.remind),
                 JOB_ESCALATE: JobHandler(self.escalate)}
 
-    async def _slot(self, job: Job) -> tuple[Duty, Slot] | None:
+    async def _claim(self, job: Job, field: str) -> tuple[Duty, Slot, datetime] | None:
+        """The job's live slot and the time now, once: None if the slot is gone or `field` was marked already."""
         duty = await self.duties.get(int(job.payload["duty"]))
         occ: datetime = from_ms(int(job.payload["occ"]))  # type: ignore[assignment]
         slot = await self.turns.slot(duty.id, occ) if duty and duty.deleted_at is None else None
-        return (duty, slot) if duty and slot else None
+        if duty is None or slot is None:
+            return None
+        now = self.clock.now()
+        if not await self.turns.mark_slot(duty.id, slot.occurrence, field, now):
+            return None
+        return duty, slot, now
 
     async def _users(self, duty: Duty, slot: Slot, statuses: tuple[str, ...]) -> list[str]:
         return [r.user_id for r in await self.turns.holders(duty.id, slot.occurrence, statuses) if r.user_id]
 
     async def announce(self, job: Job) -> None:
-        found = await self._slot(job)
-        if found is None:
+        claimed = await self._claim(job, "announced_at")
+        if claimed is None:
             return
-        duty, slot = found
-        now = self.clock.now()
-        if not await self.turns.mark_slot(duty.id, slot.occurrence, "announced_at", now):
-            return
+        duty, slot, now = claimed
         if slot.occurrence > now:  # after a long downtime, a turn that is over is not announced any more
             users = await self._users(duty, slot, HOLDING)
             if users:
@@ -52,13 +55,10 @@ class DutyJobs:
         await self.planner.ensure(duty, now)  # keep planning ahead
 
     async def remind(self, job: Job) -> None:
-        found = await self._slot(job)
-        if found is None:
+        claimed = await self._claim(job, "reminded_at")
+        if claimed is None:
             return
-        duty, slot = found
-        now = self.clock.now()
-        if not await self.turns.mark_slot(duty.id, slot.occurrence, "reminded_at", now):
-            return
+        duty, slot, now = claimed
         if slot.occurrence <= now:
             return  # too late to remind; the escalation follows if nobody confirmed
         if slot.announced_at is not None and slot.announced_at > job.due_at:
@@ -69,13 +69,10 @@ class DutyJobs:
                                  duty=duty.name, when=slot.occurrence)
 
     async def escalate(self, job: Job) -> None:
-        found = await self._slot(job)
-        if found is None:
+        claimed = await self._claim(job, "escalated_at")
+        if claimed is None:
             return
-        duty, slot = found
-        now = self.clock.now()
-        if not await self.turns.mark_slot(duty.id, slot.occurrence, "escalated_at", now):
-            return
+        duty, slot, _ = claimed
         rows = await self.turns.holders(duty.id, slot.occurrence, OPEN)
         for row in rows:
             await self.turns.set_status(row.id, "missed")
