@@ -18,7 +18,7 @@ from bot.render import Rich
 from bot.scheduler import JobHandler, Scheduler
 from commands.spacebook import SpaceBook, SpaceName, rich_in
 from storage.core import DirectRooms, Job
-from storage.safespace import PRIVATE_REF, Admissions, Reports, Requests, SafeSpaces
+from storage.safespace import PRIVATE_REF, Admissions, Reports, Request, Requests, SafeSpaces
 
 SCRUB_JOB = "safespace.scrub"
 SCRUB_AFTER = timedelta(minutes=1)
@@ -44,12 +44,17 @@ class Awareness(Feature):
             raise UserError("awareness.only_here", usage=False)
 
     # ------------------------------------------------------------------ admission decisions
-    @command("admit", aliases=["zulassen"], where="room")
-    async def admit(self, ctx: Ctx, number: Number):
+    async def _open_request(self, ctx: Ctx, number: int) -> Request:
+        """Request #number, asked about in the awareness room."""
         await self._require_awareness_room(ctx)
         request = await self.requests.get(number)
         if request is None:
             raise UserError("awareness.unknown_request", number=number, usage=False)
+        return request
+
+    @command("admit", aliases=["zulassen"], where="room")
+    async def admit(self, ctx: Ctx, number: Number):
+        request = await self._open_request(ctx, number)
         space = await self.spaces.get(request.room_id)
         info = await ctx.chat.room_info(request.room_id)
         if space is None or info is None:
@@ -68,10 +73,7 @@ class Awareness(Feature):
 
     @command("deny", aliases=["ablehnen"], where="room")
     async def deny(self, ctx: Ctx, number: Number):
-        await self._require_awareness_room(ctx)
-        request = await self.requests.get(number)
-        if request is None:
-            raise UserError("awareness.unknown_request", number=number, usage=False)
+        request = await self._open_request(ctx, number)
         await self.requests.close(number)
         name = await self.book.name(ctx.chat, request.room_id)
         lang = await self.book.language(request.room_id)
