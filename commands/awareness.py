@@ -16,7 +16,7 @@ from bot.feature import Ctx, Feature
 from bot.grammar import Number, Setting, Text, User, YesNo, command
 from bot.render import Rich
 from bot.scheduler import JobHandler, Scheduler
-from commands.spacebook import SpaceBook, SpaceName, rich_in
+from commands.spacebook import SpaceBook, SpaceName, rich_in, room_name
 from storage.core import DirectRooms, Job
 from storage.safespace import PRIVATE_REF, Admissions, Reports, Request, Requests, SafeSpaces
 
@@ -75,7 +75,7 @@ class Awareness(Feature):
     async def deny(self, ctx: Ctx, number: Number):
         request = await self._open_request(ctx, number)
         await self.requests.close(number)
-        name = await self.book.name(ctx.chat, request.room_id)
+        name = await room_name(ctx.chat, request.room_id)
         lang = await self.book.language(request.room_id)
         await ctx.messenger.dm(request.user_id, rich_in(ctx, lang, "safespace.denied_dm", name=name))
         await ctx.reply("awareness.denied", number=number, user=request.user_id, name=name)

@@ -15,7 +15,7 @@ from bot.grammar import Text, command
 from bot.ports import Incoming, RoomInfo
 from bot.render import Rich, lines, plain
 from commands.powerlevels import WRITE_LEVEL, missing_powers, muted_power_levels
-from commands.spacebook import SpaceBook, SpaceName, SpaceOption, rich_in
+from commands.spacebook import SpaceBook, SpaceName, SpaceOption, rich_in, room_name
 from storage.core import Rooms
 from storage.safespace import Admissions, Requests, SafeSpace, SafeSpaces
 
@@ -241,13 +241,13 @@ class SafeSpaceFeature(Feature):
     async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:
         out = []
         for admission in await self.admissions.of_user(user_id):
-            out.append(ctx.rich("safespace.mydata_admission", name=await self.book.name(ctx.chat, admission.room_id),
+            out.append(ctx.rich("safespace.mydata_admission", name=await room_name(ctx.chat, admission.room_id),
                                 state=ctx.t("safespace.state." + admission.state)))
         for request in await self.requests.of_user(user_id):
             out.append(ctx.rich("safespace.mydata_request", number=request.id,
-                                name=await self.book.name(ctx.chat, request.room_id)))
+                                name=await room_name(ctx.chat, request.room_id)))
         for room_id in await self.admissions.removals_of(user_id):
-            out.append(ctx.rich("safespace.mydata_removed", name=await self.book.name(ctx.chat, room_id)))
+            out.append(ctx.rich("safespace.mydata_removed", name=await room_name(ctx.chat, room_id)))
         return out
 
     async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:

@@ -1,5 +1,5 @@
-"""Finding safe spaces and the awareness room, and the argument types naming them (shared by
-commands/safespace.py and commands/awareness.py)."""
+"""Finding safe spaces and the awareness room, naming rooms, and the argument types naming spaces
+(shared by commands/safespace.py, commands/awareness.py and commands/speakers.py)."""
 from __future__ import annotations
 
 import re
@@ -46,10 +46,6 @@ class SpaceBook:
             raise UserError("safespace.ambiguous", name=wanted, usage=False)
         return found[0]
 
-    async def name(self, chat: Chat, room_id: str) -> str:
-        info = await chat.room_info(room_id)
-        return info.name if info is not None else room_id
-
     async def awareness_room(self) -> str | None:
         rooms = await self.rooms.with_role("awareness")
         return rooms[0][0] if rooms else None
@@ -75,6 +71,12 @@ class SpaceBook:
     async def require_member(self, ctx: Ctx) -> None:
         if not await self.is_group_member(ctx.chat, ctx.sender):
             raise UserError("safespace.members_only", usage=False)
+
+
+async def room_name(chat: Chat, room_id: str) -> str:
+    """The room's name, or its id once the bot is no longer in it."""
+    info = await chat.room_info(room_id)
+    return info.name if info is not None else room_id
 
 
 def rich_in(ctx: Ctx, lang: str, key: str, **params) -> Rich:

@@ -10,6 +10,7 @@ from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Choice, command
 from bot.render import Rich, lines, mention, plain
+from commands.spacebook import room_name
 from commands.speakerorder import FINTA, GO, OPEN, next_speaker, speaking_order
 from storage.safespace import SpeakersLists
 
@@ -101,11 +102,7 @@ class Speakers(Feature):
 
     @staticmethod
     async def _names(ctx: Ctx, room_ids: list[str]) -> str:
-        names = []
-        for room_id in room_ids:
-            info = await ctx.chat.room_info(room_id)
-            names.append(info.name if info is not None else room_id)
-        return ", ".join(names)
+        return ", ".join([await room_name(ctx.chat, room_id) for room_id in room_ids])
 
     async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:
         n = await self.lists.forget_user(user_id)
