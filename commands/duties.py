@@ -203,15 +203,7 @@ class DutyFeature(Feature):
             await ctx.reply_rich(lines(head + [ctx.rich("duty.on_demand_plan")]))
             return
         await self.planner.ensure(found, ctx.now, count)
-        entries = []
-        for slot in await self.turns.slots_after(found.id, ctx.now, limit=count):
-            rows = await self.turns.holders(found.id, slot.occurrence, HOLDING)
-            when = self.voice.value(ctx.lang, Short(slot.occurrence))
-            if rows:
-                entries.append(ctx.rich("duty.plan_line", when=when, users=who([r.user_id for r in rows], ping=True)))
-            else:
-                entries.append(ctx.rich("duty.plan_nobody", when=when))
-        await ctx.reply_rich(lines([*head, bullets(entries)]))
+        await ctx.reply_rich(lines([*head, bullets(await self._plan_lines(ctx, found, count, ping=True))]))
 
     @command("duties", aliases=["dienste"], where="room")
     async def overview(self, ctx: Ctx):
@@ -225,15 +217,20 @@ class DutyFeature(Feature):
             size = len(await self.duties.pool(duty.id))
             blocks.append(ctx.rich("duty.list_entry", size, number=duty.number, name=duty.name,
                                    rule=describe(ctx.i18n, ctx.lang, recurrence_of(duty))))
-            entries = []
-            for slot in await self.turns.slots_after(duty.id, ctx.now, limit=UPCOMING):
-                users = [r.user_id for r in await self.turns.holders(duty.id, slot.occurrence, HOLDING)]
-                when = self.voice.value(ctx.lang, Short(slot.occurrence))
-                entries.append(ctx.rich("duty.plan_line", when=when, users=who(users, ping=False)) if users
-                               else ctx.rich("duty.plan_nobody", when=when))
+            entries = await self._plan_lines(ctx, duty, UPCOMING, ping=False)
             if entries:
                 blocks.append(bullets(entries))
         await ctx.reply_rich(lines(blocks))
+
+    async def _plan_lines(self, ctx: Ctx, duty: Duty, count: int, *, ping: bool) -> list[Rich]:
+        """The next `count` planned dates of a duty, each with its holders (or "nobody yet")."""
+        entries = []
+        for slot in await self.turns.slots_after(duty.id, ctx.now, limit=count):
+            users = [r.user_id for r in await self.turns.holders(duty.id, slot.occurrence, HOLDING)]
+            when = self.voice.value(ctx.lang, Short(slot.occurrence))
+            entries.append(ctx.rich("duty.plan_line", when=when, users=who(users, ping=ping)) if users
+                           else ctx.rich("duty.plan_nobody", when=when))
+        return entries
 
     # ------------------------------------------------------------------ privacy
     async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:
