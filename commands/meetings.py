@@ -156,8 +156,10 @@ class Meetings(Feature):
             if due > ctx.now:
                 await self.deps.scheduler.schedule(REMIND_JOB, meeting_key(poll.id, str(minutes)), due,
                                                    {"poll": poll.id, "minutes": minutes, "sequence": meeting.sequence})
-        await ctx.reply_rich(self._announcement(ctx, poll, meeting, s))
-        await self._send_ics(ctx, poll, meeting)
+        room_ctx = await self.deps.room_ctx(poll.room_id)  # said in the poll's room, in its language
+        await self.polls.post(ctx, poll, self._announcement(room_ctx, poll, meeting, s),
+                              "polls.meeting.fixed_elsewhere")
+        await self._send_ics(room_ctx, poll, meeting)
 
     def _pick(self, ctx: Ctx, s: Standing, option: int | None) -> int:
         poll = s.poll
@@ -206,7 +208,7 @@ class Meetings(Feature):
     async def _send_ics(self, ctx: Ctx, poll: Poll, meeting: Meeting) -> None:
         """As a file where the Chat port can upload (proposed `upload`); else the text, to save as .ics."""
         host = self.deps.chat.own_user_id.split(":", 1)[-1]
-        info = await ctx.room()
+        info = await self.deps.chat.room_info(poll.room_id)
         description = ctx.t("polls.meeting.ics_description", id=poll.id, room=info.name if info else poll.room_id)
         data = build_ics(poll, meeting, description=description, now=ctx.now, host=host)
         filename = ctx.t("polls.meeting.ics_filename", id=poll.id)

@@ -13,7 +13,7 @@ from bot.converters import When
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Converter, Int, Items, Number, Setting, Text, YesNo, command
-from bot.render import lines, plain
+from bot.render import Rich, lines, plain
 from bot.timeformat import format_weekday_date
 from commands import poll_render as show
 from commands.meetings import Meetings
@@ -247,13 +247,19 @@ class Polls(PollEvents, PollJobs, Feature):
         if closed.kind == "choice" and not closed.secret:
             fallback = room_ctx.t("polls.native.ended", result=show.first_line(room_ctx, s).text)
             await self.relate(closed.id, "native", show.POLL_END, {"text": fallback})
-        if reply and ctx.event_id and ctx.room_id == closed.room_id:
-            await ctx.reply_rich(text)
-        else:
-            await self.deps.messenger.send(closed.room_id, text)
-            if reply and ctx.event_id:
-                await ctx.reply("polls.closed_elsewhere", id=closed.id)
+        await self.post(ctx, closed, text, "polls.closed_elsewhere", reply=reply)
         return s
+
+    async def post(self, ctx: Ctx, poll: Poll, text: Rich, elsewhere: str, *, reply: bool = True) -> None:
+        """Say `text` where the poll lives: as the reply to a command given in the poll's room, else
+        posted there (a command from a direct chat is answered with `elsewhere`, which names the poll)."""
+        answering = reply and bool(ctx.event_id)
+        if answering and ctx.room_id == poll.room_id:
+            await ctx.reply_rich(text)
+            return
+        await self.deps.messenger.send(poll.room_id, text)
+        if answering:
+            await ctx.reply(elsewhere, id=poll.id)
 
 
 def poll_features(deps: PollDeps) -> list[Feature]:

@@ -329,3 +329,24 @@ async def test_calendar_file_is_an_attachment_where_the_transport_can_upload(tmp
         assert chat.uploads[0][0].startswith(b"BEGIN:VCALENDAR") and chat.uploads[0][2] == "termin-1.ics"
     finally:
         await conv.app.db.close()
+
+
+async def test_fixing_from_a_direct_chat_announces_in_the_polls_room_in_its_language(conv):
+    dm = "!dm-alice:test"
+    conv.chat.add_room(dm, [ALICE], name="Alice DM")
+    await conv.reply(ORGA, "!room language en", ROOM_EN)
+    await create(conv, "!meeting Plenary | Mon 30.11. 18:00 | Tue 1.12. 19:00", room=ROOM_EN)
+    await conv.reply(BOB, "!vote 1 2", ROOM_EN)
+    ev = conv.event(ALICE, "termin festlegen 1 2", dm)
+    sent = await conv.deliver(ev)
+    [answer] = [s for s in sent if s.room_id == dm]
+    assert answer.reply_to == ev.event_id
+    assert answer.body == ("Termin #1 ist festgelegt; die Ankündigung und die Kalenderdatei stehen im Raum "
+                           "der Umfrage.")
+    [announcement] = [s for s in sent if s.room_id == ROOM_EN and s.body.startswith("📅")]
+    assert announcement.body.startswith("📅 Date fixed: “Plenary” (#1) on ")
+    assert announcement.reply_to is None and announcement.mentions == [BOB]
+    [file] = [s for s in sent if s.content.get("msgtype") == "m.file"]
+    assert file.room_id == ROOM_EN
+    ics = conv.chat.uploads[file.content["url"]].decode().replace("\r\n", "\n")
+    assert "DESCRIPTION:Fixed by date poll #1 in English room." in ics and "Alice DM" not in ics
