@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol, TypeVar
 
 GO, FINTA, OPEN = "go", "finta", "open"
-LISTS = (GO, FINTA, OPEN)
 
 
 class Entry(Protocol):

@@ -21,7 +21,7 @@ MIGRATIONS = [
         "CREATE TABLE safespace_rooms (id INTEGER PRIMARY KEY AUTOINCREMENT, room_id TEXT NOT NULL UNIQUE,"
         " rules TEXT NOT NULL DEFAULT '', approval INTEGER NOT NULL DEFAULT 0)",
         # state: asked (rules shown, not confirmed) | admitted (invited) | joined (in the room,
-        # rules not accepted yet) | accepted (may write)
+        # rules not accepted yet); the row goes once the rules are accepted (the power level is the record)
         "CREATE TABLE safespace_admissions (room_id TEXT NOT NULL, user_id TEXT NOT NULL, state TEXT NOT NULL,"
         " PRIMARY KEY (room_id, user_id))",
         "CREATE TABLE safespace_requests (id INTEGER PRIMARY KEY AUTOINCREMENT, room_id TEXT NOT NULL,"
@@ -90,10 +90,6 @@ class SafeSpaces:
 
     async def get(self, room_id: str) -> SafeSpace | None:
         row = await self.db.fetchone(self._ACTIVE + " WHERE s.room_id = ?", (room_id,))
-        return _space(row) if row else None
-
-    async def by_number(self, number: int) -> SafeSpace | None:
-        row = await self.db.fetchone(self._ACTIVE + " WHERE s.id = ?", (number,))
         return _space(row) if row else None
 
     async def all(self) -> list[SafeSpace]:

@@ -75,4 +75,4 @@ async def test_safe_space_is_active_only_with_its_role(db):
         await spaces.set_rules("!s:t", "Respekt")
         assert await spaces.mark("!s:t", approval=False) == space.__class__(space.id, "!s:t", "Respekt", False)
         await rooms.clear_role("!s:t", "safespace")
-    assert await spaces.all() == [] and await spaces.by_number(space.id) is None
+    assert await spaces.all() == [] and await spaces.get("!s:t") is None
