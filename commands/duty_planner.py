@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.scheduler import Scheduler
-from commands.fairness import Absence, Member, Turn, assign
+from commands.fairness import Absence, Turn, assign
 from commands.recurrence import Recurrence, occurrences
 from storage.duties import HOLDING, OPEN, Absences, Duties, Duty, Slot, TurnRow, Turns
 
@@ -90,12 +90,11 @@ class Planner:
     async def _assign(self, duty: Duty, occs: list[datetime], now: datetime, fixed: dict[datetime, list[str]],
                       extra_absences: list[Absence], pool_without: str | None = None,
                       people: int | None = None) -> dict[datetime, list[str]]:
-        pool = [Member(m.user_id, m.joined_at) for m in await self.duties.pool(duty.id) if m.user_id != pool_without]
-        absences = [Absence(a.user_id, a.first_day, a.last_day)
-                    for a in await self.absences.current([m.user_id for m in pool], self.day(now))]
+        pool = [m for m in await self.duties.pool(duty.id) if m.user_id != pool_without]
+        absences = await self.absences.current([m.user_id for m in pool], self.day(now))
         history = [Turn(r.occurrence, r.user_id, r.weight, r.status, str(r.duty_id))
                    for r in await self.turns.since(now - HISTORY, duty.id, [m.user_id for m in pool])]
-        return assign(occs, pool, history, absences + extra_absences, people or duty.people, duty.weight, self.tz,
+        return assign(occs, pool, history, [*absences, *extra_absences], people or duty.people, duty.weight, self.tz,
                       now - LOAD_WINDOW, fixed, duty=str(duty.id), top_up=True)
 
     async def replan_open(self, duty: Duty, now: datetime) -> None:

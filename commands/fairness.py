@@ -1,18 +1,39 @@
 """Fair duty assignment: who is next, computed ahead from load, recency, absences and announced turns."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 # Statuses that mean "this person carries (or carried) the turn"; handed_back, released, dropped and missed do not.
 LOAD_STATUSES = frozenset({"assigned", "done", "taken"})
 
 
+class MemberLike(Protocol):
+    """A pool member (Member, or a stored pool row); the pool is ordered by joined_at (then as given)."""
+
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def joined_at(self) -> datetime: ...
+
+
+class AbsenceLike(Protocol):
+    """user_id is away from first_day to last_day, both inclusive, as local calendar dates."""
+
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def first_day(self) -> date: ...
+    @property
+    def last_day(self) -> date: ...
+
+
 @dataclass(frozen=True)
 class Member:
-    """A pool member; the pool is ordered by joined_at (then as given), which breaks the last ties."""
+    """A MemberLike as plain data."""
 
     user_id: str
     joined_at: datetime
@@ -31,18 +52,20 @@ class Turn:
 
 @dataclass(frozen=True)
 class Absence:
-    """user_id is away from start to end, both inclusive, as local calendar dates."""
+    """An AbsenceLike as plain data."""
 
     user_id: str
-    start: date
-    end: date
-
-    def covers(self, user_id: str, day: date) -> bool:
-        return self.user_id == user_id and self.start <= day <= self.end
+    first_day: date
+    last_day: date
 
 
-def assign(occurrences: list[datetime], pool: list[Member], history: list[Turn], absences: list[Absence],
-           people: int, weight: float, tz: str, window_start: datetime, fixed: dict[datetime, list[str]],
+def covers(absence: AbsenceLike, user_id: str, day: date) -> bool:
+    return absence.user_id == user_id and absence.first_day <= day <= absence.last_day
+
+
+def assign(occurrences: list[datetime], pool: Sequence[MemberLike], history: list[Turn],
+           absences: Sequence[AbsenceLike], people: int, weight: float, tz: str, window_start: datetime,
+           fixed: dict[datetime, list[str]],
            *, duty: str = "", top_up: bool = False) -> dict[datetime, list[str]]:
     """Plan who does `duty` at each occurrence; returns {occurrence: [user_id, …]} for every occurrence.
 
@@ -96,7 +119,7 @@ def assign(occurrences: list[datetime], pool: list[Member], history: list[Turn],
         neighbours = set(held.get(timeline[i - 1], []) if i > 0 else []) | \
             set(held.get(timeline[i + 1], []) if i + 1 < len(timeline) else [])
         while len(chosen) < people:
-            eligible = [u for u in members if u not in chosen and not any(a.covers(u, day) for a in absences)]
+            eligible = [u for u in members if u not in chosen and not any(covers(a, u, day) for a in absences)]
             if not eligible:
                 break
             fresh = [u for u in eligible if u not in neighbours] or eligible
