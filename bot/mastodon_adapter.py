@@ -1,8 +1,11 @@
 """Mastodon adapter: bot.ports.Publisher for one account, the only module importing mastodon.
 
 Mastodon.py is synchronous, so every call runs in a worker thread (asyncio.to_thread) and
-its exceptions are translated there into RetryableError / PermanentError / AuthError,
-whose `reason` is safe to show: it never contains the access token.
+its exceptions are translated there into RetryableError / PermanentError / AuthError.
+Each carries `reason` (English, for logs and the host; never the access token), `code` (a
+short machine word the features translate: rate_limited, network, server_error, timeout,
+not_found, rejected, auth, error) and `detail` (Mastodon's own message to the user, cleaned,
+where there is one, else None).
 """
 from __future__ import annotations
 
@@ -43,6 +46,15 @@ T = TypeVar("T")
 _ASSUMED_VERSION = "4.0.0"
 _MENTIONS_PAGE = 40
 _MENTIONS_MAX_PAGES = 10
+
+
+E = TypeVar("E", bound=Exception)
+
+
+def _coded(exc: E, code: str, detail: str | None = None) -> E:
+    """Attach the machine code and Mastodon's own message (see the module docstring)."""
+    exc.code, exc.detail = code, detail  # type: ignore[attr-defined]
+    return exc
 
 
 class _Gone(Exception):
@@ -115,7 +127,7 @@ class MastodonPublisher:
         delay = 0.5
         while media.get("url") is None:  # 202: the server is still processing it
             if self._clock() >= deadline:
-                raise RetryableError(f"media still processing after {self._media_timeout:.0f} s")
+                raise _coded(RetryableError(f"media still processing after {self._media_timeout:.0f} s"), "timeout")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
             media = await self._call("check media", lambda c: c.media(media_id))
@@ -199,33 +211,37 @@ class MastodonPublisher:
             # Read the reset time here, in the thread that just saw the 429.
             reset = client.ratelimit_reset
             retry_after = max(0.0, reset - time.time()) if reset else None
-            raise RetryableError(f"{what}: rate limited by the server", retry_after) from None
+            raise _coded(RetryableError(f"{what}: rate limited by the server", retry_after), "rate_limited") from None
         except MastodonNetworkError:
-            raise RetryableError(f"{what}: network error or timeout") from None
+            raise _coded(RetryableError(f"{what}: network error or timeout"), "network") from None
         except MastodonServerError as exc:
-            raise RetryableError(f"{what}: server error {_status(exc)}") from None
+            raise _coded(RetryableError(f"{what}: server error {_status(exc)}"), "server_error") from None
         except MastodonUnauthorizedError:
-            raise AuthError(f"{what}: the access token was rejected (401)") from None
+            raise _coded(AuthError(f"{what}: the access token was rejected (401)"), "auth") from None
         except MastodonNotFoundError as exc:
             if gone_ok:
                 raise _Gone() from None
-            raise PermanentError(f"{what}: not found: {self._server_text(exc)}") from None
+            text = self._server_text(exc)
+            raise _coded(PermanentError(f"{what}: not found: {text or 'no details'}"), "not_found", text or None) from None
         except MastodonAPIError as exc:
             code = _status(exc)
             if code is None:  # Mastodon.py could not parse the answer (truncated, not JSON)
-                raise RetryableError(f"{what}: malformed answer from the server") from None
+                raise _coded(RetryableError(f"{what}: malformed answer from the server"), "server_error") from None
             if code in (401, 403):
-                raise AuthError(f"{what}: access denied ({code}): {self._server_text(exc)}") from None
+                raise _coded(AuthError(f"{what}: access denied ({code}): {self._server_text(exc) or 'no details'}"),
+                             "auth") from None
             if code == 429:  # only when the client did not classify it (defensive)
-                raise RetryableError(f"{what}: rate limited by the server") from None
-            raise PermanentError(f"{what}: rejected ({code}): {self._server_text(exc)}") from None
+                raise _coded(RetryableError(f"{what}: rate limited by the server"), "rate_limited") from None
+            text = self._server_text(exc)
+            raise _coded(PermanentError(f"{what}: rejected ({code}): {text or 'no details'}"), "rejected",
+                         text or None) from None
         except MastodonError as exc:
-            raise PermanentError(f"{what}: {type(exc).__name__}") from None
+            raise _coded(PermanentError(f"{what}: {type(exc).__name__}"), "error") from None
 
     def _server_text(self, exc: MastodonAPIError) -> str:
-        """The server's error message, shortened and with the token removed."""
+        """The server's error message, shortened and with the token removed ("" if it gave none)."""
         args = exc.args
-        text = str(args[3]) if len(args) > 3 and args[3] else "no details"
+        text = str(args[3]) if len(args) > 3 and args[3] else ""
         if self._token:
             text = text.replace(self._token, "***")
         text = "".join(ch if ch.isprintable() else " " for ch in text)

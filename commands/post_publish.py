@@ -25,8 +25,8 @@ from bot.retry import with_retries
 from bot.scheduler import JobHandler, Scheduler
 from bot.timeformat import format_when
 from commands.post_drafts import PUBLISH_JOB, publish_key
-from commands.post_rules import INLINE_WAIT_MAX, idempotency_key, may_retry, retry_delay
-from commands.post_view import Voice
+from commands.post_rules import INLINE_WAIT_MAX, coded, idempotency_key, may_retry, reason_note, retry_delay
+from commands.post_view import Voice, reason_text
 from storage.core import Job, KeyValue, Rooms
 from storage.db import Database
 from storage.posts import Accounts, Part, Post, Posts
@@ -40,9 +40,17 @@ SALT_KEY = "posts.idempotency_salt"
 class _Defer(Exception):
     """A rate limit that resets later than we want to wait in memory."""
 
-    def __init__(self, seconds: float, reason: str) -> None:
-        super().__init__(reason)
-        self.seconds, self.reason = seconds, reason
+    def __init__(self, seconds: float, error: RetryableError) -> None:
+        super().__init__(error.reason)
+        self.seconds, self.error = seconds, error
+
+
+class _Unusable(Exception):
+    """The post cannot go out for a reason of ours, not Mastodon's: `post.failed.<code>`, note <code>."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code, self.params = code, params
 
 
 class _Uncertain(Exception):
@@ -140,28 +148,30 @@ class Publishing:
             try:
                 await self._publish(post, salt)
             except _Defer as defer:
-                await self._later(post, defer.reason, seconds=defer.seconds)
+                await self._later(post, defer.error, seconds=defer.seconds)
             except RetryableError as exc:
-                await self._later(post, exc.reason)
+                await self._later(post, exc)
             except _Uncertain as exc:
-                await self._fail(post, "post.failed.uncertain", part=exc.idx + 1)
+                await self._fail(post, "post.failed.uncertain", "uncertain", part=exc.idx + 1)
+            except _Unusable as exc:
+                await self._fail(post, "post.failed." + exc.code, exc.code, **exc.params)
             except AuthError as exc:
                 async with self.db.transaction():
                     await self.disable(post.account, exc.reason)
-                await self._fail(post, "post.failed.auth", reason=exc.reason)
+                await self._fail(post, "post.failed.auth", reason_note(exc), reason=exc.reason)
             except PermanentError as exc:
-                await self._fail(post, "post.failed.rejected", reason=exc.reason)
+                await self._fail(post, "post.failed.rejected", reason_note(exc), reason=exc.reason)
             except Exception:  # noqa: BLE001 - a bug must leave a clear state, not a silent hang
                 ref = error_ref()
                 log.exception("publishing post %d failed ref=%s", post_id, ref)
-                await self._fail(post, "post.failed.internal", ref=ref)
+                await self._fail(post, "post.failed.internal", "internal", ref=ref)
 
     async def _publish(self, post: Post, salt: str) -> None:
         publisher = self.publishers.get(post.account)
         if publisher is None:
-            raise PermanentError(f"the account {post.account} is no longer configured")
+            raise _Unusable("no_account")
         if await self.accounts.disabled(post.account):
-            raise PermanentError(f"the account {post.account} is disabled (access token rejected)")
+            raise _Unusable("account_disabled")
         media_ids = await self._media(post, publisher)
         reply_to: str | None = None
         first_url = ""
@@ -189,12 +199,12 @@ class Publishing:
                 ids.append(image.media_id)
                 continue
             if image.content is None:
-                raise PermanentError(f"picture {image.k} is no longer available")
+                raise _Unusable("image_gone", k=image.k)
             try:
                 data, mime = await self.chat.download(image.content)
             except Exception as exc:  # noqa: BLE001 - the homeserver may be back later
-                raise RetryableError(f"picture {image.k} could not be downloaded from Matrix "
-                                     f"({type(exc).__name__})", retry_after=60) from None
+                raise coded(RetryableError(f"picture {image.k} could not be downloaded from Matrix "
+                                           f"({type(exc).__name__})", retry_after=60), "image_download") from None
             media_id = await self._call(lambda d=data, m=mime, a=image.alt or "": publisher.upload_media(d, m, a))
             async with self.db.transaction():
                 await self.posts.set_media_id(post.id, image.k, media_id)
@@ -228,7 +238,7 @@ class Publishing:
                 if exc.retry_after is None and ambiguous is not None:
                     ambiguous.append(self.clock.now())
                 if exc.retry_after is not None and exc.retry_after > INLINE_WAIT_MAX:
-                    raise _Defer(exc.retry_after, exc.reason) from None
+                    raise _Defer(exc.retry_after, exc) from None
                 raise
         return await with_retries(attempt, attempts=self.attempts, max_delay=INLINE_WAIT_MAX, sleep=self.sleep)
 
@@ -236,41 +246,42 @@ class Publishing:
     def _reply_target(self, post: Post) -> str | None:
         return post.source_event if post.source_room == post.room_id else None
 
-    async def _later(self, post: Post, reason: str, *, seconds: float | None = None) -> None:
+    async def _later(self, post: Post, error: RetryableError, *, seconds: float | None = None) -> None:
+        note = reason_note(error)
         async with self.db.transaction():
             fresh = await self.posts.get(post.id)
             if fresh is None or fresh.state != "publishing":
                 return
             rounds = fresh.retry_round + (0 if seconds is not None else 1)
             if rounds > MAX_ROUNDS:
-                await self._fail(fresh, "post.failed.gave_up", reason=reason)
+                await self._fail(fresh, "post.failed.gave_up", note, reason=error.reason)
                 return
             due = self.clock.now() + (timedelta(seconds=seconds + 1) if seconds is not None else retry_delay(rounds))
-            await self.posts.set_state(post.id, "scheduled", note=reason, due_at=due, retry_round=rounds)
+            await self.posts.set_state(post.id, "scheduled", note=note, due_at=due, retry_round=rounds)
             await self.scheduler.schedule(PUBLISH_JOB, publish_key(post.id), due,
                                           {"post": post.id, "revision": fresh.revision})
             if fresh.note is None:  # tell once, not at every round
-                lang = await self.voice.lang(post.room_id)
-                await self.voice.say(post.room_id, "post.delayed", id=post.id, reason=reason,
-                                     when=format_when(due, lang=lang, tz=self.voice.tz))
-        log.info("post %d: %s; next attempt at %s", post.id, reason, due.isoformat())
+                await self.voice.send(post.room_id, lambda say, lang: say(
+                    "post.delayed", id=post.id, reason=reason_text(say, note),
+                    when=format_when(due, lang=lang, tz=self.voice.tz)))
+        log.info("post %d: %s; next attempt at %s", post.id, error.reason, due.isoformat())
 
-    async def _fail(self, post: Post, key: str, **params: object) -> None:
+    async def _fail(self, post: Post, key: str, note: str, *, reason: str | None = None, **params: object) -> None:
+        """The post failed: `note` (a reason code, post_rules.REASON_CODES) is kept and said; `reason` is logged."""
         async with self.db.transaction():
             parts = await self.posts.parts(post.id)
             done = [p for p in parts if p.status_id]
-            note = str(params.get("reason") or key.rsplit(".", 1)[-1])
             await self.posts.set_state(post.id, "failed", note=note, due_at=post.due_at)
 
             def build(say, lang) -> Rich:
-                out = [say(key, id=post.id, account=post.account, **params)]
+                out = [say(key, id=post.id, account=post.account, reason=reason_text(say, note), **params)]
                 if done:
                     out.append(say("post.failed.partial", len(done), id=post.id, total=len(parts),
                                    link=link(done[0].url or "")))
                 return lines(out)
 
             await self.voice.send(post.room_id, build, reply_to=self._reply_target(post))
-        log.warning("post %d failed: %s", post.id, note)
+        log.warning("post %d failed: %s", post.id, reason or note)
 
     async def disable(self, account: str, reason: str) -> None:
         """401/403: stop using the account until the host renews the token; tell admins and organisers once."""
@@ -301,19 +312,21 @@ class Publishing:
             parts = [p for p in await self.posts.parts(post_id) if p.status_id and not p.deleted]
             try:
                 if publisher is None:
-                    raise PermanentError(f"the account {post.account} is no longer configured")
+                    raise _Unusable("no_account")
                 for part in reversed(parts):  # replies first, so no part is left pointing at nothing
                     await self._call(lambda s=part.status_id: publisher.delete_status(s))
                     async with self.db.transaction():
                         await self.posts.mark_part_deleted(post_id, part.idx)
-            except (_Defer, RetryableError, PermanentError) as exc:
-                reason = getattr(exc, "reason", str(exc))
+            except (_Defer, _Unusable, RetryableError, PermanentError) as exc:
+                error = exc.error if isinstance(exc, _Defer) else exc
+                note = exc.code if isinstance(exc, _Unusable) else reason_note(error)
+                log.warning("deleting post %d failed: %s", post_id, getattr(error, "reason", note))
                 async with self.db.transaction():
                     if isinstance(exc, AuthError):
-                        await self.disable(post.account, reason)
-                    await self.posts.set_state(post_id, "published" if post.url else "failed", note=reason)
-                    await self.voice.say(post.room_id, "post.delete_failed", id=post_id, reason=reason,
-                                         reply_to=reply_to)
+                        await self.disable(post.account, exc.reason)
+                    await self.posts.set_state(post_id, "published" if post.url else "failed", note=note)
+                    await self.voice.send(post.room_id, lambda say, lang: say(
+                        "post.delete_failed", id=post_id, reason=reason_text(say, note)), reply_to=reply_to)
                 return
             async with self.db.transaction():
                 await self.posts.set_state(post_id, "deleted")

@@ -4,16 +4,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.errors import UserError
 from bot.grammar import Choice, Converter
 from bot.i18n import LANGUAGE_WORDS
+from bot.ports import AuthError, PermanentError, RetryableError
 
 # Mastodon keeps an Idempotency-Key for one hour; after an error that may have hidden a
 # created status we retry with the same key only within this window, never later.
 IDEMPOTENCY_WINDOW = timedelta(minutes=55)
 INLINE_WAIT_MAX = 30.0  # seconds a rate limit may hold a publication in memory; longer: a job
 RETRY_DELAYS = (1, 2, 4, 8, 15)  # minutes between retry rounds after an outage
+E = TypeVar("E", bound=BaseException)
 
 VISIBILITY_WORDS = {
     "public": "public", "öffentlich": "public", "oeffentlich": "public", "offen": "public",
@@ -89,3 +92,41 @@ def list_group(state: str, due_at: datetime | None, now: datetime, retrying: boo
 
 
 GROUPS = ("draft", "waiting", "scheduled", "failed", "published")
+
+# Why a post waits or failed, as stored in its note: a code, translated as `post.reason.<code>` when shown,
+# or "<code>: <detail>" when Mastodon gave a message of its own (shown as it is). Publisher errors carry
+# `code` and `detail` (bot/mastodon_adapter.py); their English `reason` is for logs only.
+REASON_CODES = frozenset({
+    "rate_limited", "network", "server_error", "timeout", "unavailable", "not_found", "rejected", "auth", "error",
+    "no_account", "account_disabled", "image_gone", "image_download", "uncertain", "internal",
+})
+
+
+def coded(exc: E, code: str, detail: str | None = None) -> E:
+    """Give an error of our own the code a publisher's error would carry."""
+    exc.code, exc.detail = code, detail  # type: ignore[attr-defined]
+    return exc
+
+
+def reason_note(exc: BaseException) -> str:
+    """The note for a publisher error: its code (and Mastodon's own message, if it gave one)."""
+    code = getattr(exc, "code", None)
+    if code not in REASON_CODES:
+        if isinstance(exc, AuthError):
+            code = "auth"
+        elif isinstance(exc, PermanentError):
+            code = "rejected"
+        elif isinstance(exc, RetryableError):
+            code = "rate_limited" if exc.retry_after is not None else "unavailable"
+        else:
+            code = "error"
+    detail = getattr(exc, "detail", None)
+    return f"{code}: {detail}" if detail else code
+
+
+def split_note(note: str) -> tuple[str, str | None]:
+    """(code, detail) of a stored note; a note from before codes (free text) reads as "error"."""
+    code, sep, detail = note.partition(": ")
+    if code not in REASON_CODES:
+        return "error", None
+    return code, (detail or None) if sep else None

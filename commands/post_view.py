@@ -11,7 +11,7 @@ from bot.i18n import I18n
 from bot.messenger import Messenger
 from bot.render import Rich, bullets, fmt, lines, plain
 from bot.timeformat import format_weekday_date, format_when
-from commands.post_rules import GROUPS, list_group, missing_alt
+from commands.post_rules import GROUPS, list_group, missing_alt, split_note
 from storage.core import Rooms
 from storage.posts import Image, Part, Post
 
@@ -60,6 +60,12 @@ def state_named(err: UserError, name: Callable[[str], object]) -> UserError:
 def say_error(say: Say, err: UserError) -> Rich:
     """A UserError from the drafting rules, said outside a command (the announcements room)."""
     return say(err.key, **state_named(err, say).params)
+
+
+def reason_text(say: Say, note: str | None) -> Rich:
+    """Why a post waits or failed (its note), in the room's language; Mastodon's own message as it is."""
+    code, detail = split_note(note or "error")
+    return plain(detail) if detail else say("post.reason." + code)
 
 
 def when_text(say: Say, at: datetime | None, lang: str, tz: str) -> Rich:
@@ -139,7 +145,7 @@ def _detail(say: Say, post: Post, group: str, approvals: int, missing: list[int]
         return say("post.detail.approvals", got=approvals, required=required)
     if group == "waiting":
         if post.note:
-            return say("post.detail.retrying", reason=post.note,
+            return say("post.detail.retrying", reason=reason_text(say, post.note),
                        when=format_weekday_date(post.due_at, lang, tz) if post.due_at else "–")
         return say("post.detail." + ("deleting" if post.state == "deleting" else "publishing"))
     if group == "scheduled":
@@ -149,7 +155,7 @@ def _detail(say: Say, post: Post, group: str, approvals: int, missing: list[int]
         return say("post.detail.published", when=when, url=post.url or "")
     if post.state == "missed":
         return say("post.detail.missed", when=format_weekday_date(post.due_at or post.at or now_or(post), lang, tz))
-    return say("post.detail.failed", reason=post.note or "–")
+    return say("post.detail.failed", reason=reason_text(say, post.note) if post.note else "–")
 
 
 def now_or(post: Post) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.ports import InstanceLimits, PermanentError
+from commands.post_rules import coded
 from commands.threadsplit import count_chars
 from tests.conversation.test_posts_fakes import (ADMIN, ANNA, BEN, CARO, MIA, ORGA, PLAIN, image_event,  # noqa: F401
                                                  open_conversation, pconv, settle)
@@ -226,7 +227,8 @@ async def test_posts_lists_each_group(pconv):
     await pconv.reply(ANNA, "!beitrag Raus drei", ORGA)
     await pconv.reply(BEN, "!freigeben 3", ORGA)
     await settle(pconv)
-    pconv.pub.faults.append(PermanentError("post status: rejected (422): nope"))
+    pconv.pub.faults.append(coded(PermanentError("post status: rejected (422): nope"), "rejected",
+                                  "post status: rejected (422): nope"))  # shown as Mastodon's own words
     await pconv.reply(ANNA, "!beitrag Kaputt vier", ORGA)
     await pconv.reply(BEN, "!freigeben 4", ORGA)
     await settle(pconv)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot.ports import InstanceLimits, Mention, PermanentError, PublishedStatus
+from commands.post_rules import coded
 from commands.threadsplit import count_chars, graphemes
 from tests.fakes import FakeChat, start_conversation
 
@@ -68,7 +69,8 @@ class FakePublisher:
         if idempotency_key not in self.by_key:
             length = count_chars(text, self.instance.url_length) + len(graphemes(spoiler_text or ""))
             if length > self.instance.max_characters:
-                raise PermanentError(f"post status: rejected (422): Validation failed: Text is too long ({length})")
+                detail = f"Validation failed: Text is too long ({length})"
+                raise coded(PermanentError(f"post status: rejected (422): {detail}"), "rejected", detail)
             status_id = str(next(self._ids))
             self.statuses[status_id] = {
                 "id": status_id, "text": text, "key": idempotency_key, "in_reply_to_id": in_reply_to_id,

@@ -5,6 +5,7 @@ import asyncio
 from datetime import timedelta
 
 from bot.ports import AuthError, PermanentError, RetryableError
+from commands.post_rules import coded
 from tests.conversation.test_posts_fakes import (ADMIN, ANNA, BEN, ORGA, AfterCreate, image_event,  # noqa: F401
                                                  make_chat, open_conversation, pconv, settle)
 
@@ -39,8 +40,12 @@ async def test_long_rate_limit_waits_for_the_reset_in_the_queue(pconv):
     sent = await settle(pconv)
     assert pconv.pub.statuses == {}
     [notice] = [s for s in sent if "verzögert sich" in s.body]
-    assert "rate limited" in notice.body and "Nichts wird doppelt veröffentlicht" in notice.body
-    assert "neuer Versuch" in (await pconv.reply(BEN, "!beiträge", ORGA)).body
+    # the reason in the room's language, never the adapter's English ("rate limited by the server")
+    assert "Mastodon nimmt gerade nicht mehr Anfragen an" in notice.body and "rate limited" not in notice.body
+    assert "Nichts wird doppelt veröffentlicht" in notice.body
+    listing = (await pconv.reply(BEN, "!beiträge", ORGA)).body
+    assert "neuer Versuch" in listing
+    assert "(Mastodon nimmt gerade nicht mehr Anfragen an)" in listing and "rate_limited" not in listing
     await settle(pconv, timedelta(seconds=200))
     assert pconv.pub.statuses == {}
     sent = await settle(pconv, timedelta(seconds=120))
@@ -68,8 +73,58 @@ async def test_outage_longer_than_the_key_window_stops_and_asks_to_check(pconv):
     assert len(pconv.pub.statuses) == 1
 
 
+async def test_uncertain_and_internal_failures_are_listed_in_the_rooms_language(pconv):
+    pconv.pub.faults += [RetryableError("network error or timeout")] * 200
+    await approved(pconv)
+    for _ in range(14):
+        await settle(pconv, timedelta(minutes=15))
+    listing = (await pconv.reply(BEN, "!beiträge", ORGA)).body
+    assert "#1 (main): Demo am Samstag – unklar, ob alles angekommen ist" in listing and "uncertain" not in listing
+    pconv.pub.faults[:] = [ZeroDivisionError()]  # a bug: said as "an error on my side", never its class name
+    await pconv.reply(BEN, "!beitrag Zweiter", ORGA)
+    await pconv.reply(ANNA, "!freigeben 2", ORGA)
+    sent = await settle(pconv)
+    assert any("wegen eines Fehlers bei mir nicht veröffentlicht (Referenz" in s.body for s in sent)
+    assert not any("ZeroDivisionError" in s.body for s in sent)
+    listing = (await pconv.reply(BEN, "!beiträge", ORGA)).body
+    assert "#2 (main): Zweiter – Fehler bei mir" in listing and "internal" not in listing
+
+
+async def test_an_account_no_longer_configured_is_said_as_such(pconv):
+    await approved(pconv, "Für die Jugend", "\nkonto: jugend\num: 21.11.2026 18:00")
+    pconv.feature.publishing.publishers = {"main": pconv.pub}  # removed from the config meanwhile
+    sent = await settle(pconv, timedelta(hours=8))
+    [failure] = [s for s in sent if "nicht veröffentlicht" in s.body]
+    assert "Das Konto jugend ist nicht mehr eingerichtet" in failure.body and "Mastodon lehnt" not in failure.body
+    assert "no longer configured" not in failure.body
+    listing = (await pconv.reply(BEN, "!beiträge", ORGA)).body
+    assert "Für die Jugend – das Konto ist nicht mehr eingerichtet" in listing
+
+
+async def test_a_picture_matrix_cannot_deliver_delays_without_internals(pconv):
+    img = image_event(pconv, ANNA, ORGA)
+    await pconv.deliver(img)
+    await pconv.reply(ANNA, "!beitrag Plakat", ORGA, reply_to=img.event_id)
+    await pconv.reply(ANNA, "!alt 1 1 Ein Plakat", ORGA)
+    download, calls = pconv.chat.download, []
+
+    async def flaky(media):
+        calls.append(media)
+        if len(calls) == 1:
+            raise ConnectionResetError("homeserver went away")
+        return await download(media)
+    pconv.chat.download = flaky
+    await pconv.reply(BEN, "!freigeben 1", ORGA)
+    sent = await settle(pconv)
+    [notice] = [s for s in sent if "verzögert sich" in s.body]
+    assert "ein Bild ließ sich nicht aus Matrix laden" in notice.body and "ConnectionResetError" not in notice.body
+    await settle(pconv, timedelta(minutes=2))
+    assert len(pconv.pub.live()) == 1
+
+
 async def test_422_stops_with_the_reason_and_what_to_do(pconv):
-    pconv.pub.faults.append(PermanentError("post status: rejected (422): Validation failed: Language is invalid"))
+    detail = "Validation failed: Language is invalid"  # Mastodon's own words, as the adapter passes them on
+    pconv.pub.faults.append(coded(PermanentError(f"post status: rejected (422): {detail}"), "rejected", detail))
     cmd = pconv.event(ANNA, "!beitrag Hallo", ORGA)
     await pconv.deliver(cmd)
     await pconv.reply(BEN, "!freigeben 1", ORGA)
@@ -104,7 +159,8 @@ async def test_rejected_token_disables_the_account_and_tells_admins_and_room(pco
     await pconv.reply(BEN, "!freigeben 2", ORGA)
     sent = await settle(pconv)
     assert pconv.pub.calls == 1  # a disabled account is not called again
-    assert any("is disabled" in s.body for s in sent)
+    assert any("Das Konto main ist abgeschaltet" in s.body for s in sent)  # was English: "is disabled"
+    assert not any("is disabled" in s.body for s in sent)
     assert not [s for s in sent if s.room_id.startswith("!dm-admin")]  # admins are told once
 
 

@@ -149,11 +149,23 @@ async def test_503_three_times_then_429_then_success_posts_once(mock, account, p
     assert sleep.delays[-1] == 60  # the mock's reset is 300 s away: honoured, capped at max_delay
 
 
+async def test_server_errors_and_rate_limits_carry_a_code(mock, publisher):
+    mock.fault({"type": "status", "status": 503}, count=1)
+    with pytest.raises(RetryableError) as caught:
+        await publisher.post_status("Eins", idempotency_key="code-1")
+    assert (caught.value.code, caught.value.detail) == ("server_error", None)
+    mock.fault({"type": "ratelimit"}, count=1)
+    with pytest.raises(RetryableError) as caught:
+        await publisher.post_status("Zwei", idempotency_key="code-2")
+    assert caught.value.code == "rate_limited" and caught.value.retry_after is not None
+
+
 async def test_timeout_is_retryable_and_the_retry_posts_once(mock, account):
     impatient = MastodonPublisher("board", mock.url, account["access_token"], request_timeout=0.5)
     mock.fault({"type": "latency", "delay_ms": 1500})
-    with pytest.raises(RetryableError, match="network error or timeout"):
+    with pytest.raises(RetryableError, match="network error or timeout") as caught:
         await impatient.post_status("Kurz vor knapp", idempotency_key="ann-3")
+    assert caught.value.code == "network"
     again = await impatient.post_status("Kurz vor knapp", idempotency_key="ann-3")
     await asyncio.sleep(1.5)  # let the abandoned request run its course on the server
     assert [s["id"] for s in mock.statuses(account["id"])] == [again.id]
@@ -183,6 +195,8 @@ async def test_too_long_status_is_a_permanent_error(mock, account, publisher):
         await with_retries(lambda: publisher.post_status("x" * 501, idempotency_key="ann-5"), sleep=sleep)
     assert not isinstance(caught.value, AuthError)
     assert "422" in caught.value.reason
+    assert caught.value.code == "rejected" and "too long" in caught.value.detail  # Mastodon's words for the room
+    assert "422" not in caught.value.detail and "post status" not in caught.value.detail
     assert sleep.delays == []
     assert mock.statuses(account["id"]) == []
 
@@ -194,6 +208,7 @@ async def test_bad_token_is_an_auth_error(mock, caplog):
     with pytest.raises(AuthError) as caught:
         await publisher.post_status("Hallo", idempotency_key="ann-6")
     assert "401" in caught.value.reason
+    assert caught.value.code == "auth" and caught.value.detail is None
     assert token not in caught.value.reason and token not in caplog.text
     assert token not in repr(publisher) and token not in str(publisher)
 
