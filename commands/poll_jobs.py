@@ -19,8 +19,10 @@ from commands.pollcount import Standing, standing
 from storage.core import Job, Rooms
 from storage.polls import Poll, PollRepo
 
-CLOSE_JOB, NUDGE_JOB, RELATE_JOB, SETTLE_JOB = "polls.close", "polls.nudge", "polls.relate", "polls.settle"
-SETTLE_AFTER = timedelta(seconds=3)
+CLOSE_JOB, NUDGE_JOB, RELATE_JOB = "polls.close", "polls.nudge", "polls.relate"
+# Older versions re-sent table edits from this job; the outbox now re-sends an edit merged while in flight.
+# Rows left pending by them finish quietly instead of failing as an unknown kind.
+RETIRED_SETTLE_JOB = "polls.settle"
 RELATE_RETRY, RELATE_TRIES = timedelta(seconds=5), 16  # doubling: gives up after about four days
 
 
@@ -60,7 +62,6 @@ class PollJobs:
 
     deps: PollDeps
     repo: PollRepo
-    _last_edit: dict[int, int]
     deadline_fix: Callable[[Poll, Standing], Awaitable[None]] | None
 
     async def close_poll(self, poll: Poll, ctx: Ctx, *, reply: bool = True,
@@ -72,22 +73,15 @@ class PollJobs:
 
     def jobs(self) -> dict[str, JobHandler]:
         return {CLOSE_JOB: JobHandler(self._close_job), NUDGE_JOB: JobHandler(self._nudge_job),
-                RELATE_JOB: JobHandler(self._relate_job), SETTLE_JOB: JobHandler(self._settle_job)}
+                RELATE_JOB: JobHandler(self._relate_job), RETIRED_SETTLE_JOB: JobHandler(self._retired_job)}
+
+    async def _retired_job(self, job: Job) -> None:
+        """A `polls.settle` job of an older version: nothing to do (see RETIRED_SETTLE_JOB)."""
 
     async def edit_table(self, poll: Poll, rich: Rich) -> None:
-        """messenger.edit, plus a safety net: an edit that joined a pending one may have joined it while
-        Delivery was already sending the older text (outbox race), so the table is edited once more soon."""
-        item = await self.deps.messenger.edit(ref(poll.id, "table"), rich)
-        if self._last_edit.get(poll.id) == item:
-            await self.deps.scheduler.schedule(SETTLE_JOB, job_key(poll.id, "settle"),
-                                               self.deps.clock.now() + SETTLE_AFTER, {"poll": poll.id})
-        self._last_edit[poll.id] = item
-
-    async def _settle_job(self, job: Job) -> None:
-        poll = await self.repo.get(job.payload["poll"])
-        if poll is not None:
-            self._last_edit.pop(poll.id, None)
-            await self.refresh(poll)
+        """Edit the poll's table. Pending edits coalesce in the outbox; one that joins an edit already on
+        its way is sent again by Delivery (the outbox row's version), so the newest text always arrives."""
+        await self.deps.messenger.edit(ref(poll.id, "table"), rich)
 
     async def _close_job(self, job: Job) -> None:
         poll = await self.repo.get(job.payload["poll"])

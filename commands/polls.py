@@ -74,7 +74,6 @@ class Polls(PollEvents, PollJobs, Feature):
     def __init__(self, deps: PollDeps) -> None:
         self.deps = deps
         self.repo = deps.repo
-        self._last_edit: dict[int, int] = {}  # poll -> outbox id of its latest table edit
         self.deadline_fix = None  # Meetings.fix_at_deadline, for `fix: yes`
 
     # ------------------------------------------------------------------ creating

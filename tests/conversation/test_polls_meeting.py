@@ -1,6 +1,7 @@
 """Conversation tests for date polls: !termin, answers by typing and by clicking, the deadline, nudges, fixing."""
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 
 from datetime import datetime, timedelta, timezone
@@ -350,3 +351,22 @@ async def test_fixing_from_a_direct_chat_announces_in_the_polls_room_in_its_lang
     assert file.room_id == ROOM_EN
     ics = conv.chat.uploads[file.content["url"]].decode().replace("\r\n", "\n")
     assert "DESCRIPTION:Fixed by date poll #1 in English room." in ics and "Alice DM" not in ics
+
+
+async def test_a_settle_job_left_by_an_older_version_finishes_quietly(conv, caplog):
+    """Table edits were re-sent by `polls.settle` jobs; the outbox re-sends a merged edit itself now."""
+    table, _ = await create(conv)
+    async with conv.app.db.transaction():
+        await conv.app.scheduler.schedule("polls.settle", "polls.1.settle", conv.clock.now(), {"poll": 1})
+    with caplog.at_level(logging.WARNING):
+        sent = await conv.advance(timedelta(seconds=3))
+    assert edits(sent, table.event_id) == [] and not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert await conv.app.db.fetchval("SELECT state FROM jobs WHERE key = 'polls.1.settle'") == "done"
+
+
+async def test_votes_in_a_burst_are_one_table_edit_and_no_job(conv):
+    table, _ = await create(conv)
+    for who in (BOB, CAROL):
+        await conv.app.pipeline.handle(react(conv, who, table.event_id, ONE))
+    assert len(edits(await conv.advance(timedelta(0)), table.event_id)) == 1
+    assert await conv.app.db.fetchval("SELECT count(*) FROM jobs WHERE key LIKE 'polls.1.settle'") == 0
