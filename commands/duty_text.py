@@ -17,6 +17,7 @@ from bot.render import Rich, fmt, join, lines, mention, plain
 from bot.timeformat import format_date, format_weekday_date, format_when
 from commands.recurrence import WEEKDAY_NAMES, Recurrence, RecurrenceError, parse_recurrence
 from commands.duty_planner import Move
+from commands.pollrules import parse_duration
 from storage.core import Rooms
 from storage.duties import Duties, Duty
 
@@ -63,24 +64,19 @@ class RecurrenceText(Converter):
                             understood=understood(ctx.i18n, ctx.lang, err.understood)) from None
 
 
-_DURATION = re.compile(
-    r"^(\d{1,4})\s*(m|min|mins|minutes?|minuten?|h|std|stunden?|hours?|d|t|tage?n?|days?|w|wochen?|weeks?)?\.?$")
-_UNIT = {"m": 1, "h": 60, "s": 60, "d": 1440, "t": 1440, "w": 10080}
+MAX_DURATION = timedelta(days=90)
 
 
 class Duration(Converter):
-    """"7 days", "7 Tage", "36h", "2 Wochen", "0" (none); a bare number means days."""
+    """What pollrules.parse_duration reads ("7 Tage", "36h", "1 Tag 12 Stunden"), "0" (none), a bare number: days."""
 
     label = "duration"
 
     @classmethod
     def convert(cls, ctx, raw: str) -> timedelta:
-        m = _DURATION.match(raw.strip().lower())
-        if not m:
-            raise UserError("duty.bad_duration", value=raw.strip())
-        unit = (m.group(2) or "d")[0]
-        minutes = int(m.group(1)) * _UNIT[unit]
-        if minutes > 90 * 1440:
+        text = raw.strip().rstrip(".")
+        minutes = int(text) * 1440 if re.fullmatch(r"[0-9]{1,4}", text) else parse_duration(text)
+        if minutes is None or timedelta(minutes=minutes) > MAX_DURATION:
             raise UserError("duty.bad_duration", value=raw.strip())
         return timedelta(minutes=minutes)
 

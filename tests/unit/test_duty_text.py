@@ -31,6 +31,12 @@ def test_durations(raw, minutes):
     assert Duration.convert(ctx(), raw) == timedelta(minutes=minutes)
 
 
+@pytest.mark.parametrize("raw, minutes", [("1 Tag 12 Stunden", 2160), ("1,5 Tage", 2160), ("eine Woche", 10080),
+                                          ("2 Std.", 120), ("90 Tage", 90 * 1440)])
+def test_durations_read_like_meeting_durations(raw, minutes):
+    assert Duration.convert(ctx(), raw) == timedelta(minutes=minutes)
+
+
 @pytest.mark.parametrize("raw", ["bald", "1 Jahr", "-1 Tag", "91 Tage", ""])
 def test_bad_durations(raw):
     with pytest.raises(UserError) as err:
