@@ -19,7 +19,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from bot.errors import error_ref
-from bot.ports import AuthError, Chat, Clock, PermanentError, PublishedStatus, Publisher, RetryableError
+from bot.ports import (AuthError, Chat, Clock, PermanentError, PublishedStatus, PublishError, Publisher,
+                       RetryableError)
 from bot.render import Rich, lines, link
 from bot.retry import with_retries
 from bot.scheduler import JobHandler, Scheduler
@@ -309,25 +310,37 @@ class Publishing:
                 if post is None or post.state != "deleting":
                     return
             publisher = self.publishers.get(post.account)
-            parts = [p for p in await self.posts.parts(post_id) if p.status_id and not p.deleted]
             try:
+                parts = [p for p in await self.posts.parts(post_id) if p.status_id and not p.deleted]
                 if publisher is None:
                     raise _Unusable("no_account")
                 for part in reversed(parts):  # replies first, so no part is left pointing at nothing
                     await self._call(lambda s=part.status_id: publisher.delete_status(s))
                     async with self.db.transaction():
                         await self.posts.mark_part_deleted(post_id, part.idx)
-            except (_Defer, _Unusable, RetryableError, PermanentError) as exc:
-                error = exc.error if isinstance(exc, _Defer) else exc
-                note = exc.code if isinstance(exc, _Unusable) else reason_note(error)
-                log.warning("deleting post %d failed: %s", post_id, getattr(error, "reason", note))
-                async with self.db.transaction():
-                    if isinstance(exc, AuthError):
-                        await self.disable(post.account, exc.reason)
-                    await self.posts.set_state(post_id, "published" if post.url else "failed", note=note)
-                    await self.voice.send(post.room_id, lambda say, lang: say(
-                        "post.delete_failed", id=post_id, reason=reason_text(say, note)), reply_to=reply_to)
+            except Exception as exc:  # noqa: BLE001 - nothing may leave the post in `deleting` without a word
+                await self._delete_failed(post, exc, reply_to)
                 return
             async with self.db.transaction():
                 await self.posts.set_state(post_id, "deleted")
                 await self.voice.say(post.room_id, "post.deleted", len(parts), id=post_id, reply_to=reply_to)
+
+    async def _delete_failed(self, post: Post, exc: Exception, reply_to: str | None) -> None:
+        """Say why, and leave the post where !delete can be tried again (published, or failed if never whole)."""
+        error = exc.error if isinstance(exc, _Defer) else exc
+        if isinstance(error, _Unusable):
+            note, key, params = error.code, "post.delete_failed", {}
+            log.warning("deleting post %d failed: %s", post.id, note)
+        elif isinstance(error, PublishError):
+            note, key, params = reason_note(error), "post.delete_failed", {}
+            log.warning("deleting post %d failed: %s", post.id, error.reason)
+        else:
+            ref = error_ref()
+            note, key, params = "internal", "post.delete_failed_internal", {"ref": ref}
+            log.error("deleting post %d failed ref=%s", post.id, ref, exc_info=error)
+        async with self.db.transaction():
+            if isinstance(error, AuthError):
+                await self.disable(post.account, error.reason)
+            await self.posts.set_state(post.id, "published" if post.url else "failed", note=note)
+            await self.voice.send(post.room_id, lambda say, lang: say(
+                key, id=post.id, reason=reason_text(say, note), **params), reply_to=reply_to)

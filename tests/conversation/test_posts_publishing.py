@@ -254,6 +254,22 @@ async def test_delete_failure_is_reported_and_can_be_repeated(pconv):
     assert pconv.pub.statuses == {}
 
 
+async def test_a_bug_while_deleting_is_answered_and_the_delete_can_be_repeated(pconv):
+    await approved(pconv)
+    await settle(pconv)
+    pconv.pub.delete_faults.append(ZeroDivisionError())
+    cmd = pconv.event(ANNA, "!delete 1", ORGA)
+    await pconv.deliver(cmd)
+    sent = await settle(pconv)
+    [answer] = [s for s in sent if s.reply_to == cmd.event_id]
+    assert "wegen eines Fehlers bei mir nicht (ganz) gelöscht werden (Referenz" in answer.body
+    assert "ZeroDivisionError" not in answer.body
+    assert (await pconv.app.feature("posts").posts.get(1)).state == "published"  # not stuck in `deleting`
+    await pconv.deliver(pconv.event(ANNA, "!delete 1", ORGA))
+    await settle(pconv)
+    assert pconv.pub.statuses == {}
+
+
 async def test_nothing_to_delete_before_publication(pconv):
     await pconv.reply(ANNA, "!beitrag Entwurf", ORGA)
     answer = await pconv.reply(ANNA, "!delete 1", ORGA)
