@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
-from bot.grammar import Int, Number, Setting, Text, Word, YesNo, bind, command, split_body
+from bot.grammar import Command, Int, Number, Setting, Text, Word, YesNo, bind, command, split_body
 from bot.converters import When
 from bot.ports import Incoming
 from bot.render import Rich, lines, plain
@@ -89,10 +89,6 @@ class PostsFeature(Feature):
                    visibility: Setting[Visibility] = None, language: Setting[LanguageCode] = None,
                    account: Setting[Word] = None):
         content = self._content(ctx, text, at, cw, visibility, language, account)
-        relation = (ctx.event.content.get("m.relates_to") or {}) if ctx.event else {}
-        if relation.get("rel_type") == "m.replace":  # a client that sent the edit without "* "
-            await self.edit(ctx, relation.get("event_id", ""), content)
-            return
         roles = (await self.rooms.get(ctx.room_id)).roles
         if "safespace" in roles:
             raise UserError("post.safespace", usage=False)
@@ -214,11 +210,10 @@ class PostsFeature(Feature):
             return
         first, *more = body[1:].split("\n")
         word, _, rest = first.strip().partition(" ")
-        cmd = next(c for c in self.commands() if c.name == "post")
-        if word.lower() not in ("post", "beitrag"):
+        if word.lower() not in (POST_COMMAND.name, *POST_COMMAND.aliases):
             return
         try:
-            kwargs = await bind(cmd, ctx, split_body(rest, more, cmd))
+            kwargs = await bind(POST_COMMAND, ctx, split_body(rest, more, POST_COMMAND))
             content = self._content(ctx, **kwargs)
             await self.edit(ctx, target, content)
         except UserError as err:
@@ -267,6 +262,11 @@ class PostsFeature(Feature):
         if not (changed or cancelled):
             return []
         return [ctx.rich("post.forgotten", cancelled)]
+
+
+# The !post declaration itself (names, grammar): an edited !post message is read with it. The pipeline
+# never dispatches edits (m.replace) as commands; they arrive in on_event.
+POST_COMMAND: Command = PostsFeature.post.__plenum_command__  # type: ignore[attr-defined]
 
 
 def build_posts_feature(config, db, chat, clock, i18n, kv, rooms, jobs, messenger, scheduler,
