@@ -113,7 +113,10 @@ class PollEvents:
             own = self.deps.chat.own_user_id
             fetched[role] = [e for e in await self.deps.chat.relations(poll.room_id, event_id, rel) if e.sender != own]
         async with self.repo.db.transaction():
-            changed = False
+            fresh = await self.repo.get(poll.id)  # closed while the relations were fetched?
+            if fresh is None or not fresh.is_open:
+                return
+            poll, changed = fresh, False
             if poll.kind == "meeting":
                 present = [r for role, evs in fetched.items() for e in evs if e.type == "m.reaction"
                            and (r := self.reaction(poll, role, e)) is not None]

@@ -155,11 +155,8 @@ def choice_first_line(ctx: Ctx, s: Standing) -> Rich:
             return plain(ctx.t("polls.poll.carried" if r.winner == 0 else "polls.poll.rejected", **base))
         return plain(ctx.t("polls.poll.won", option=numbered(ctx, poll, r.winner), votes=r.counts[r.winner], **base))
     if r.reason == "tie":
-        top = max(r.counts[: len(poll.options) - (1 if poll.yesno else 0)])
-        tied = [numbered(ctx, poll, i) for i, c in enumerate(r.counts) if c == top
-                and not (poll.yesno and i == len(poll.options) - 1)]
         key = "polls.poll.tie_motion" if poll.yesno else "polls.poll.tie"
-        return plain(ctx.t(key, options="; ".join(tied), **base))
+        return plain(ctx.t(key, options="; ".join(numbered(ctx, poll, i) for i in r.leaders), **base))
     return plain(ctx.t("polls.poll." + r.reason, **base))
 
 

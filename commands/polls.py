@@ -196,11 +196,11 @@ class Polls(PollEvents, PollJobs, Feature):
         await self.refresh(poll)
 
     async def refresh(self, poll: Poll) -> None:
-        """Edit the poll's message to the current standing (pending edits coalesce in the outbox)."""
+        """Edit the poll's message to the current standing (pending edits coalesce in the outbox).
+
+        `poll` is as read in the caller's transaction: its votes are counted afresh, the row is not."""
         ctx = await self.deps.room_ctx(poll.room_id)
-        fresh = await self.repo.get(poll.id)
-        assert fresh is not None
-        await self.edit_table(fresh, show.message(ctx, await standing(self.repo, fresh)))
+        await self.edit_table(poll, show.message(ctx, await standing(self.repo, poll)))
 
     # ------------------------------------------------------------------ looking and closing
     @command("results", aliases=["ergebnis", "ergebnisse", "stand"])

@@ -96,6 +96,7 @@ class ChoiceResult:
     quorum_met: bool
     winner: int | None
     reason: str  # "ok" | "no_quorum" | "no_majority" | "tie"
+    leaders: tuple[int, ...] = ()  # the options sharing the most votes (not the abstention); () if none has any
 
     @property
     def valid(self) -> bool:
@@ -155,7 +156,7 @@ def tally_choice(n_options: int, ballots: Mapping[Voter, Sequence[int]], *, max_
     else:
         winner = leaders[0]
     return ChoiceResult(tuple(counts), participation, abstentions, invalid, valid_votes,
-                        quorum_met, winner, reason)
+                        quorum_met, winner, reason, tuple(leaders) if top else ())
 
 
 # --------------------------------------------------------------------------- consensing

@@ -202,3 +202,25 @@ async def test_a_whole_english_round(conv):
     assert answer.body == "Poll #2 is already closed. !results 2 shows the result."
     answer = await conv.reply(BOB, "!polls", room)
     assert answer.body == "No poll is open here right now."
+
+
+async def test_a_poll_closed_while_its_relations_are_read_stays_as_closed(conv):
+    """reread fetches outside its transaction; it counts only if the poll is still open inside it."""
+    sent = await conv.say(ALICE, "!termin Plenum | 30.11. 18:00 | 1.12. 19:00", ROOM)
+    table = sent[0]
+    await conv.advance(timedelta(0))  # the bot's own keycaps
+    conv.event(BOB, "", ROOM, type="m.reaction", content={  # a click while the bot was down
+        "m.relates_to": {"rel_type": "m.annotation", "event_id": table.event_id, "key": "1\ufe0f\u20e3"}})
+    polls = conv.app.feature("polls")
+    poll = await polls.repo.get(1)
+    relations = conv.chat.relations
+
+    async def relations_while_closing(room_id, event_id, rel_type):
+        found = await relations(room_id, event_id, rel_type)
+        async with conv.app.db.transaction():
+            await polls.repo.close(1, conv.clock.now())
+        return found
+
+    conv.chat.relations = relations_while_closing
+    await polls.reread(poll)
+    assert await polls.repo.reactions(1) == []

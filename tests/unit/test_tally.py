@@ -146,6 +146,14 @@ def test_tie() -> None:
     assert (result.winner, result.reason, result.valid) == (None, "tie", False)
 
 
+def test_leaders_are_the_options_with_the_most_votes_never_the_abstention() -> None:
+    assert tally_choice(3, yes_no(3, 3, 1), max_choices=1, abstain_option=ABSTAIN).leaders == (YES, NO)
+    assert tally_choice(3, yes_no(1, 1, 5), max_choices=1, abstain_option=ABSTAIN).leaders == (YES, NO)
+    assert tally_choice(3, yes_no(0, 0, 4), max_choices=1, abstain_option=ABSTAIN).leaders == ()
+    assert tally_choice(3, {"a": [2], "b": [0, 2]}, max_choices=2).leaders == (2,)
+    assert tally_choice(3, {}, max_choices=1).leaders == ()
+
+
 def test_quorum_counts_abstentions() -> None:
     assert tally_choice(3, yes_no(2, 1, 2), max_choices=1, quorum=5, abstain_option=ABSTAIN).quorum_met
     result = tally_choice(3, yes_no(2, 1, 1), max_choices=1, quorum=5, abstain_option=ABSTAIN)
