@@ -118,7 +118,7 @@ class Drafts:
 
     async def require_unsent(self, post: Post) -> None:
         self.require_changeable(post)
-        if any(p.status_id for p in await self.posts.parts(post.id)):
+        if await self.posts.sent_parts(post.id):
             raise UserError("post.partly_published", id=post.id, usage=False)
 
     async def attach(self, post: Post, image: Incoming) -> int:

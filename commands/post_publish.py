@@ -123,7 +123,7 @@ class Publishing:
         post = await self._claim(job)
         if post is None:
             return
-        if any(p.status_id for p in await self.posts.parts(post.id)):
+        if await self.posts.sent_parts(post.id):
             await self._due(job)  # a thread that has begun is finished rather than left half
             return
         await self.posts.set_state(post.id, "missed", due_at=post.due_at)
@@ -271,7 +271,7 @@ class Publishing:
         """The post failed: `note` (a reason code, post_rules.REASON_CODES) is kept and said; `reason` is logged."""
         async with self.db.transaction():
             parts = await self.posts.parts(post.id)
-            done = [p for p in parts if p.status_id]
+            done = [p for p in parts if p.sent]
             await self.posts.set_state(post.id, "failed", note=note, due_at=post.due_at)
 
             def build(say, lang) -> Rich:
@@ -311,7 +311,7 @@ class Publishing:
                     return
             publisher = self.publishers.get(post.account)
             try:
-                parts = [p for p in await self.posts.parts(post_id) if p.status_id and not p.deleted]
+                parts = await self.posts.sent_parts(post_id, online=True)
                 if publisher is None:
                     raise _Unusable("no_account")
                 for part in reversed(parts):  # replies first, so no part is left pointing at nothing

@@ -164,8 +164,8 @@ class PostsFeature(Feature):
             raise UserError("post.not_cancellable", id=post.id, state=ctx.t("post.state." + post.state),
                             usage=False)
         await self.scheduler_cancel(post)
-        sent = [p for p in await self.posts.parts(post.id) if p.status_id and not p.deleted]
-        await ctx.reply("post.cancelled_partly" if sent else "post.cancelled", id=post.id)
+        online = await self.posts.sent_parts(post.id, online=True)
+        await ctx.reply("post.cancelled_partly" if online else "post.cancelled", id=post.id)
 
     async def scheduler_cancel(self, post: Post) -> None:
         await self.drafts.scheduler.cancel(publish_key(post.id))
@@ -176,7 +176,7 @@ class PostsFeature(Feature):
         post = await self._post(ctx, number)
         if post.state in ("publishing", "deleting"):
             raise UserError("post.busy", id=post.id, usage=False)
-        if not [p for p in await self.posts.parts(post.id) if p.status_id and not p.deleted]:
+        if not await self.posts.sent_parts(post.id, online=True):
             raise UserError("post.nothing_to_delete", id=post.id, usage=False)
         await self.posts.set_state(post.id, "deleting")
         self.publishing.spawn(self.publishing.delete(post.id, ctx.event_id))
@@ -222,7 +222,7 @@ class PostsFeature(Feature):
     async def redacted(self, ctx: Ctx, target: str) -> None:
         post = await self.posts.by_source(ctx.room_id, target)
         if post is not None:
-            sent = [p for p in await self.posts.parts(post.id) if p.status_id and not p.deleted]
+            sent = await self.posts.sent_parts(post.id, online=True)
             if post.state in UNPUBLISHED and not sent:
                 await self.scheduler_cancel(post)
                 await self.voice.say(post.room_id, "post.redacted_cancelled", id=post.id)
@@ -250,7 +250,7 @@ class PostsFeature(Feature):
     async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:
         cancelled = 0
         for post in await self.posts.authored_by(user_id):
-            if post.state in UNPUBLISHED and not any(p.status_id for p in await self.posts.parts(post.id)):
+            if post.state in UNPUBLISHED and not await self.posts.sent_parts(post.id):
                 await self.scheduler_cancel(post)
                 cancelled += 1
         for post_id in await self.posts.approved_by(user_id):

@@ -91,6 +91,15 @@ class Part:
     ambiguous_since: datetime | None  # first error after which the status may exist unseen
     deleted: bool
 
+    @property
+    def sent(self) -> bool:
+        """Mastodon confirmed it (it may have been deleted since)."""
+        return self.status_id is not None
+
+    @property
+    def online(self) -> bool:
+        return self.sent and not self.deleted
+
 
 _POST_COLS = ("id, room_id, source_room, source_event, author, account, text, cw, visibility, language, at,"
               " state, revision, due_at, retry_round, note, url, origin, created_at, published_at")
@@ -248,6 +257,10 @@ class Posts:
         )
         return [Part(r["post_id"], r["idx"], r["text"], r["status_id"], r["url"], from_ms(r["first_attempt_at"]),
                      from_ms(r["ambiguous_since"]), bool(r["deleted"])) for r in rows]
+
+    async def sent_parts(self, post_id: int, *, online: bool = False) -> list[Part]:
+        """The parts Mastodon confirmed, in order; online: only those not deleted since."""
+        return [p for p in await self.parts(post_id) if (p.online if online else p.sent)]
 
     async def attempt_part(self, post_id: int, idx: int, at: datetime) -> None:
         await self.db.execute(
