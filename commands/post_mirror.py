@@ -32,9 +32,8 @@ class Mirror:
         return None
 
     async def home(self, room_id: str) -> str:
-        organisers = {r for r, _ in await self.rooms.with_role("organisers")}
-        organisers -= {r for r, _ in await self.rooms.with_role("safespace")}
-        return sorted(organisers)[0] if organisers else room_id
+        organisers = await self.voice.organiser_rooms()
+        return organisers[0] if organisers else room_id
 
     async def set_direct(self, ctx: Ctx, direct: bool) -> None:
         if not ctx.perms.is_admin(ctx.sender):

@@ -28,7 +28,7 @@ from bot.timeformat import format_when
 from commands.post_drafts import PUBLISH_JOB, publish_key
 from commands.post_rules import INLINE_WAIT_MAX, coded, idempotency_key, may_retry, reason_note, retry_delay
 from commands.post_view import Voice, reason_text
-from storage.core import Job, KeyValue, Rooms
+from storage.core import Job, KeyValue
 from storage.db import Database
 from storage.posts import Accounts, Part, Post, Posts
 
@@ -62,11 +62,11 @@ class _Uncertain(Exception):
 
 class Publishing:
     def __init__(self, db: Database, posts: Posts, accounts: Accounts, publishers: Mapping[str, Publisher],
-                 chat: Chat, voice: Voice, scheduler: Scheduler, clock: Clock, kv: KeyValue, rooms: Rooms,
+                 chat: Chat, voice: Voice, scheduler: Scheduler, clock: Clock, kv: KeyValue,
                  admins: list[str], *, attempts: int = 6,
                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
         self.db, self.posts, self.accounts, self.publishers = db, posts, accounts, publishers
-        self.chat, self.voice, self.scheduler, self.clock, self.kv, self.rooms = chat, voice, scheduler, clock, kv, rooms
+        self.chat, self.voice, self.scheduler, self.clock, self.kv = chat, voice, scheduler, clock, kv
         self.admins, self.attempts, self.sleep = admins, attempts, sleep
         self._tasks: set[asyncio.Task] = set()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -297,10 +297,9 @@ class Publishing:
 
     async def organiser_rooms(self, account: str) -> list[str]:
         """Where news about an account goes: organiser rooms that drafted for it, else every organiser room."""
-        organisers = {r for r, _ in await self.rooms.with_role("organisers")}
-        organisers -= {r for r, _ in await self.rooms.with_role("safespace")}
+        organisers = await self.voice.organiser_rooms()
         used = [r for r in await self.posts.rooms_for_account(account) if r in organisers]
-        return used or sorted(organisers)
+        return used or organisers
 
     # ------------------------------------------------------------------ deletion
     async def delete(self, post_id: int, reply_to: str | None) -> None:

@@ -46,6 +46,12 @@ class Voice:
         lang = await self.lang(room_id)
         await self.messenger.send(room_id, build(self.speaker(lang), lang), reply_to=reply_to)
 
+    async def organiser_rooms(self) -> list[str]:
+        """Where organisers are spoken to: their rooms, never a safe space (sorted, so the first is stable)."""
+        organisers = {r for r, _ in await self.rooms.with_role("organisers")}
+        organisers -= {r for r, _ in await self.rooms.with_role("safespace")}
+        return sorted(organisers)
+
     async def dm(self, user_id: str, lang: str, key: str, **params: Any) -> None:
         await self.messenger.dm(user_id, self.speaker(lang)(key, **params))
 

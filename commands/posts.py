@@ -276,7 +276,7 @@ def build_posts_feature(config, db, chat, clock, i18n, kv, rooms, jobs, messenge
     voice = Voice(i18n, rooms, messenger, config.bot.language, config.bot.timezone)
     drafts = Drafts(posts, publishers, scheduler, config.bot.approvals_required,
                     timedelta(minutes=config.bot.grace_minutes))
-    publishing = Publishing(db, posts, accounts, publishers, chat, voice, scheduler, clock, kv, rooms,
+    publishing = Publishing(db, posts, accounts, publishers, chat, voice, scheduler, clock, kv,
                             list(config.bot.admins))
     relay = Relay(db, accounts, jobs, publishers, {a.name: a.poll_seconds for a in config.mastodon}, publishing,
                   voice, scheduler, clock)
