@@ -8,7 +8,7 @@ event removed someone (absence, leave, handback, take-over) or where a slot is s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.scheduler import Scheduler
@@ -86,6 +86,14 @@ class Planner:
             if new:
                 added[occ] = new
         return added
+
+    async def ensure_day(self, duty: Duty, day: date, now: datetime) -> None:
+        """Plan far enough ahead to include the duty's occurrence on `day`, if it has one within MAX_SLOTS."""
+        rec = recurrence_of(duty)
+        end = datetime.combine(day + timedelta(days=1), time(), tzinfo=self.zone)
+        ahead = occurrences(rec, self.tz, now, count=MAX_SLOTS, until=end) if rec is not None and end > now else []
+        if ahead and self.day(ahead[-1]) == day:
+            await self.ensure(duty, now, len(ahead))
 
     async def _assign(self, duty: Duty, occs: list[datetime], now: datetime, fixed: dict[datetime, list[str]],
                       extra_absences: list[Absence], pool_without: str | None = None,

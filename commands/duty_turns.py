@@ -5,7 +5,7 @@ confirmed). Every change is appended to the override log.
 """
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
@@ -13,7 +13,7 @@ from bot.grammar import command
 from bot.render import mention
 from commands.duty_planner import HISTORY, Planner
 from commands.duty_text import DutyAndDay, DutyFinder, DutyName, Short, Voice, who
-from storage.duties import HOLDING, OPEN, Absences, Duties, Duty, Turns
+from storage.duties import HOLDING, OPEN, Absences, Duties, Duty, Slot, Turns
 
 
 class TurnsFeature(Feature):
@@ -76,11 +76,16 @@ class TurnsFeature(Feature):
         await self._tell(ctx, found.room_id, "duty.handed_back", user=ctx.sender, duty=found.name,
                          when=Short(mine[0].occurrence), users=who(moves[0].to_users, ping=True))
 
+    async def _slots_on(self, duty: Duty, day: date, now: datetime) -> list[Slot]:
+        return [s for s in await self.turns.slots_after(duty.id, now) if self.planner.day(s.occurrence) == day]
+
     @command("duty take", aliases=["dienst übernehmen", "dienst uebernehmen"])
     async def take(self, ctx: Ctx, turn: DutyAndDay):
         found, day = await self.finder.find_with_day(ctx, turn)
-        slots = [s for s in await self.turns.slots_after(found.id, ctx.now, limit=400)
-                 if self.planner.day(s.occurrence) == day]
+        slots = await self._slots_on(found, day, ctx.now)
+        if not slots:  # a date beyond the plan so far is planned first
+            await self.planner.ensure_day(found, day, ctx.now)
+            slots = await self._slots_on(found, day, ctx.now)
         if not slots:
             upcoming = await self.turns.slots_after(found.id, ctx.now, limit=3)
             raise UserError("duty.take_no_turn", name=found.name, usage=False,

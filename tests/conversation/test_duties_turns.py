@@ -264,3 +264,13 @@ async def test_forget_moves_all_turns_of_a_duty_in_one_notice(duty_conv):
     assert all(day in notices[0].body for day in alices) and notices[0].mentions == [BOB]
     assert "2 geplante Einsätze gingen an andere." in next(s for s in sent if s.room_id == "!dm-alice:test").body
     assert all(users == (BOB,) for _, users in await plan(duty_conv, 4))
+
+
+async def test_take_a_date_beyond_the_plan_so_far(duty_conv):
+    await minutes_duty(duty_conv, members=(ALICE, BOB))
+    answer = await duty_conv.reply(CAROL, "!dienst übernehmen Protokoll 12.1.2027", ROOM)
+    assert answer.body.endswith(f"{CAROL} übernimmt deinen Einsatz bei Protokoll am Di 12.1. 18:00 – du bist frei.")
+    rows = await plan(duty_conv, 8)
+    assert rows[7] == ("Di 12.1. 18:00", (CAROL,)) and all(CAROL not in users for _, users in rows[:7])
+    far = await duty_conv.reply(CAROL, "!dienst übernehmen Protokoll 8.1.2030", ROOM)  # beyond what is ever planned
+    assert far.body.startswith("Am Di., 8. Jan. 2030 gibt es keinen Termin von Protokoll.")
