@@ -46,18 +46,18 @@ class Mirror:
     async def message(self, ev: Incoming, ctx: Ctx) -> None:
         if ev.type != "m.room.message" or ev.msgtype not in ("m.text", "m.image"):
             return
-        roles = (await self.rooms.get(ev.room_id)).roles
-        if "announcements" not in roles or "safespace" in roles:
-            return
         if ev.msgtype == "m.text" and (not ev.body.strip() or ev.body.lstrip().startswith("!")):
             return  # another bot's command, or nothing to say
+        mirrored, account = await self.mirrors.mirrored(ev.room_id)  # every message of every room: one lookup
+        if not mirrored:
+            return
         if not await ctx.is_organiser():
             return
         home = await self.home(ev.room_id)
         image = ev if ev.msgtype == "m.image" else None
         text = caption(ev) if image is not None else ev.body
         try:
-            content = Content(text, None, "public", ctx.lang, None, self.drafts.account(roles["announcements"]))
+            content = Content(text, None, "public", ctx.lang, None, self.drafts.account(account))
             post = await self.drafts.create(room_id=home, source_room=ev.room_id, source_event=ev.event_id,
                                             author=ev.sender, content=content, origin="mirror", now=ctx.now,
                                             image=image)

@@ -358,6 +358,17 @@ class MirrorRooms:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    async def mirrored(self, room_id: str) -> tuple[bool, str | None]:
+        """(True, account) if messages of this room may become posts: an announcements room (its argument is the
+        account, None for the default) that is not a safe space. Asked for every message in every room, so one
+        primary-key lookup."""
+        row = await self.db.fetchone(
+            "SELECT arg FROM room_roles WHERE room_id = ? AND role = 'announcements' AND NOT EXISTS"
+            " (SELECT 1 FROM room_roles WHERE room_id = ? AND role = 'safespace')",
+            (room_id, room_id),
+        )
+        return (True, row["arg"]) if row is not None else (False, None)
+
     async def direct(self, room_id: str) -> bool:
         return bool(await self.db.fetchval("SELECT direct FROM post_mirror_rooms WHERE room_id = ?", (room_id,)))
 

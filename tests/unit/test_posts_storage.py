@@ -7,7 +7,7 @@ import pytest
 
 from storage import core, posts
 from storage.db import Database
-from storage.posts import Posts
+from storage.posts import MirrorRooms, Posts
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
 REGISTRY = {"core": core.MIGRATIONS, "posts": posts.MIGRATIONS}
@@ -36,3 +36,18 @@ async def test_sent_parts_and_online_parts(db):
         await repo.mark_part_deleted(post_id, 1)
     assert [p.idx for p in await repo.sent_parts(post_id)] == [0, 1]
     assert [p.idx for p in await repo.sent_parts(post_id, online=True)] == [0]
+
+
+async def test_mirrored_is_an_announcements_room_that_is_no_safe_space(db):
+    rooms, mirrors = core.Rooms(db), MirrorRooms(db)
+    async with db.transaction():
+        await rooms.set_role("!news:test", "announcements", "jugend")
+        await rooms.set_role("!default:test", "announcements")
+        await rooms.set_role("!both:test", "announcements", "main")
+        await rooms.set_role("!both:test", "safespace")
+        await rooms.set_role("!orga:test", "organisers")
+    assert await mirrors.mirrored("!news:test") == (True, "jugend")
+    assert await mirrors.mirrored("!default:test") == (True, None)
+    assert await mirrors.mirrored("!both:test") == (False, None)
+    assert await mirrors.mirrored("!orga:test") == (False, None)
+    assert await mirrors.mirrored("!unknown:test") == (False, None)
