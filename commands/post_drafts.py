@@ -166,26 +166,26 @@ class Drafts:
             return await self._retry(post, user_id, now)
         if post.state != "draft":
             raise UserError("post.not_approvable", id=post.id, state=post.state, usage=False)
-        if self.required > 0 and user_id == post.author:
-            raise UserError("post.own_post", id=post.id, usage=False)
-        missing = await self.missing_alt(post)
-        if missing:
-            raise UserError("post.alt_missing", id=post.id, images=", ".join(map(str, missing)), usage=False)
+        await self._require_approvable_by(post, user_id)
         if not await self.posts.approve(post.id, user_id, now):
             raise UserError("post.already_approved", id=post.id, usage=False)
         return await self.advance(post, now, strict=True)
 
     async def _retry(self, post: Post, user_id: str, now: datetime) -> Post:
         """`!approve` of a missed or failed post: a fresh decision to publish it now."""
+        await self._require_approvable_by(post, user_id)
+        await self.posts.approve(post.id, user_id, now)
+        await self.posts.reset_attempts(post.id)
+        await self._schedule(post, now)
+        return await self.posts.get(post.id)  # type: ignore[return-value]
+
+    async def _require_approvable_by(self, post: Post, user_id: str) -> None:
+        """Four eyes (not the author's own post, unless no approvals are required) and every picture described."""
         if self.required > 0 and user_id == post.author:
             raise UserError("post.own_post", id=post.id, usage=False)
         missing = await self.missing_alt(post)
         if missing:
             raise UserError("post.alt_missing", id=post.id, images=", ".join(map(str, missing)), usage=False)
-        await self.posts.approve(post.id, user_id, now)
-        await self.posts.reset_attempts(post.id)
-        await self._schedule(post, now)
-        return await self.posts.get(post.id)  # type: ignore[return-value]
 
     async def advance(self, post: Post, now: datetime, *, strict: bool = False, required: int | None = None) -> Post:
         """Hand a complete, approved draft to the queue. strict: a long-past `at:` is an error, not a skip."""
