@@ -148,37 +148,39 @@ class PollEvents:
                                     answer=await self._answer(ctx, poll, user_id)))
             else:
                 out.append(ctx.rich("polls.mydata.closed", id=poll.id, title=poll.title))
-        for poll in await self.repo.all_open():
-            if poll.secret and await self.repo.secret_ballot(poll.id, user_id) is not None:
+        for poll in await self.repo.open_secret():
+            if await self.repo.secret_ballot(poll.id, user_id) is not None:
                 out.append(ctx.rich("polls.mydata.secret", id=poll.id, title=poll.title))
         if created:
-            out.append(ctx.rich("polls.mydata.created", len(created), ids=", ".join(f"#{p.id}" for p in created)))
+            out.append(ctx.rich("polls.mydata.created", len(created), ids=", ".join(f"#{i}" for i in created)))
         return out
 
     async def _answer(self, ctx: Ctx, poll: Poll, user_id: str) -> str:
-        s = await standing(self.repo, poll)
-        if s.meeting is not None:
+        """user_id's counted answer to an open poll."""
+        if poll.kind == "meeting":  # typed answers and clicks together
+            s = await standing(self.repo, poll)
+            assert s.meeting is not None
             yes = [str(poll.number(i)) for i, o in enumerate(s.meeting.options) if user_id in o.yes]
             maybe = [str(poll.number(i)) for i, o in enumerate(s.meeting.options) if user_id in o.maybe]
             return ctx.t("polls.mydata.meeting_answer", yes=", ".join(yes) or "–", maybe=", ".join(maybe) or "–")
-        if s.consensus is not None:
-            mine = [v for v in await self.repo.votes(poll.id) if v.voter == user_id]
-            return " ".join(f"{k}={x}" for k, x in sorted(mine[-1].payload.items(), key=lambda kv: int(kv[0])))
-        return "; ".join(show.numbered(ctx, poll, i) for i in s.chosen.get(user_id, []) if 0 <= i < len(poll.options))
+        mine = (await self.repo.latest_votes(poll.id, poll.ends_at)).get(user_id)
+        if mine is None:
+            return "–"
+        if poll.kind == "consensus":
+            return " ".join(f"{k}={x}" for k, x in sorted(mine.items(), key=lambda kv: int(kv[0])))
+        return "; ".join(show.numbered(ctx, poll, i) for i in mine if 0 <= i < len(poll.options))
 
     async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:
-        _, created = await self.repo.polls_of(user_id)
+        created = await self.repo.created_by(user_id)  # before forget_voter takes the name off them
         removed, anonymised = await self.repo.forget_voter(user_id)
-        for poll in await self.repo.all_open():
-            if poll.secret and await self.repo.drop_secret_ballot(poll.id, user_id):
-                removed.append(poll.id)
+        changed = [p for p in [await self.repo.get(i) for i in removed] if p is not None]
+        changed += [p for p in await self.repo.open_secret() if await self.repo.drop_secret_ballot(p.id, user_id)]
         out: list[Rich] = []
-        if removed:
-            out.append(ctx.rich("polls.forgot.removed", len(removed), ids=", ".join(f"#{i}" for i in sorted(removed))))
-            for poll_id in removed:
-                poll = await self.repo.get(poll_id)
-                if poll is not None:
-                    await self.refresh(poll)
+        if changed:
+            ids = ", ".join(f"#{i}" for i in sorted(p.id for p in changed))
+            out.append(ctx.rich("polls.forgot.removed", len(changed), ids=ids))
+            for poll in changed:
+                await self.refresh(poll)
         if anonymised:
             out.append(ctx.rich("polls.forgot.anonymised", anonymised))
         if created:

@@ -22,13 +22,9 @@ class Standing:
     # in the order of `voters`; equal ballots are one shared list (read it, never change it)
 
 
-def _cutoff(poll: Poll):
-    return poll.ends_at or poll.until
-
-
 async def standing(repo: PollRepo, poll: Poll) -> Standing:
     n = len(poll.options)
-    cutoff = _cutoff(poll)
+    cutoff = poll.ends_at
     if poll.kind == "meeting":
         votes = [(v.voter, v.ts, {int(k): a for k, a in v.payload.items()}) for v in await repo.votes(poll.id)]
         reactions = [(r.voter, r.ts, r.idx, r.answer) for r in await repo.reactions(poll.id)]

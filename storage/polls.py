@@ -98,9 +98,9 @@ class Poll:
 
     @property
     def ends_at(self) -> datetime | None:
-        """Votes after this instant do not count: the deadline, or the earlier close."""
+        """Votes after this instant do not count: the deadline, or the earlier close; None: open, no deadline."""
         if self.closed_at is None:
-            return None
+            return self.until
         return min(self.closed_at, self.until) if self.until else self.closed_at
 
 
@@ -135,6 +135,9 @@ class Meeting:
 _POLL = ("SELECT id, room_id, kind, creator, title, created_at, until_at, closed_at, max_choices, quorum,"
          " majority, secret, yesno FROM polls")
 
+
+# the polls with a public vote or reaction by a voter (parameters: the voter, twice)
+_VOTED_IN = "SELECT poll_id FROM poll_votes WHERE voter = ? UNION SELECT poll_id FROM poll_reactions WHERE voter = ?"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -186,6 +189,10 @@ class PollRepo:
 
     async def all_open(self) -> list[Poll]:
         rows = await self.db.fetchall(_POLL + " WHERE closed_at IS NULL ORDER BY id")
+        return [await self._poll(r) for r in rows]
+
+    async def open_secret(self) -> list[Poll]:
+        rows = await self.db.fetchall(_POLL + " WHERE closed_at IS NULL AND secret = 1 ORDER BY id")
         return [await self._poll(r) for r in rows]
 
     async def close(self, poll_id: int, at: datetime) -> bool:
@@ -373,14 +380,13 @@ class PollRepo:
                        tuple(json.loads(r["reminders"])), r["sequence"])
 
     # ------------------------------------------------------------------ privacy
-    async def polls_of(self, user_id: str) -> tuple[list[Poll], list[Poll]]:
-        """(polls with a public vote or reaction by user_id, polls created by user_id)."""
-        voted = await self.db.fetchall(
-            "SELECT DISTINCT poll_id FROM poll_votes WHERE voter = ?"
-            " UNION SELECT DISTINCT poll_id FROM poll_reactions WHERE voter = ? ORDER BY 1", (user_id, user_id))
-        created = await self.db.fetchall("SELECT id FROM polls WHERE creator = ? ORDER BY id", (user_id,))
-        return ([p for p in [await self.get(r[0]) for r in voted] if p],
-                [p for p in [await self.get(r[0]) for r in created] if p])
+    async def polls_of(self, user_id: str) -> tuple[list[Poll], list[int]]:
+        """(polls with a public vote or reaction by user_id, ids of the polls created by user_id)."""
+        rows = await self.db.fetchall(_POLL + " WHERE id IN (" + _VOTED_IN + ") ORDER BY id", (user_id, user_id))
+        return [await self._poll(r) for r in rows], await self.created_by(user_id)
+
+    async def created_by(self, user_id: str) -> list[int]:
+        return [r[0] for r in await self.db.fetchall("SELECT id FROM polls WHERE creator = ? ORDER BY id", (user_id,))]
 
     async def forget_voter(self, user_id: str) -> tuple[list[int], int]:
         """Remove user_id's votes from open polls, anonymise them in closed ones.
@@ -389,20 +395,21 @@ class PollRepo:
         In a closed poll the votes stay (the result must not change) under a random stand-in id,
         and their event ids, which the homeserver could resolve to the sender, are replaced too.
         """
-        voted, _ = await self.polls_of(user_id)
+        voted = await self.db.fetchall("SELECT id, closed_at IS NULL FROM polls WHERE id IN (" + _VOTED_IN + ")"
+                                       " ORDER BY id", (user_id, user_id))
         removed: list[int] = []
         anonymised = 0
-        for poll in voted:
-            if poll.is_open:
-                await self.db.execute("DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?", (poll.id, user_id))
-                await self.db.execute("DELETE FROM poll_reactions WHERE poll_id = ? AND voter = ?", (poll.id, user_id))
-                removed.append(poll.id)
+        for poll_id, is_open in voted:
+            if is_open:
+                await self.db.execute("DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?", (poll_id, user_id))
+                await self.db.execute("DELETE FROM poll_reactions WHERE poll_id = ? AND voter = ?", (poll_id, user_id))
+                removed.append(poll_id)
                 continue
             stand_in = ANONYMOUS + secrets.token_hex(8)
             for table in ("poll_votes", "poll_reactions"):
                 await self.db.execute(
                     f"UPDATE {table} SET voter = ?, event_id = ? || lower(hex(randomblob(12)))"
-                    " WHERE poll_id = ? AND voter = ?", (stand_in, ANONYMOUS, poll.id, user_id))
+                    " WHERE poll_id = ? AND voter = ?", (stand_in, ANONYMOUS, poll_id, user_id))
             anonymised += 1
         await self.db.execute("UPDATE polls SET creator = NULL WHERE creator = ?", (user_id,))
         return removed, anonymised

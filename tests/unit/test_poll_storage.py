@@ -144,3 +144,23 @@ async def test_forget_removes_open_and_anonymises_closed(repo) -> None:
     assert vote.voter.startswith(ANONYMOUS) and vote.event_id.startswith(ANONYMOUS) and vote.payload == [1]
     assert (await repo.get(closed_poll.id)).creator is None
     assert await repo.polls_of("@b:test") == ([], [])
+
+
+async def test_polls_of_lists_voted_polls_and_created_ids_and_open_secret_only_open_secret(repo) -> None:
+    public, secret, closed = await make(repo, creator="@b:test"), await make(repo, secret=True), \
+        await make(repo, secret=True, creator="@b:test")
+    async with repo.db.transaction():
+        await repo.add_vote(public.id, "$p", "@c:test", T0, [0])
+        await repo.close(closed.id, T0)
+    voted, created = await repo.polls_of("@c:test")
+    assert [p.id for p in voted] == [public.id] and voted[0] == public and created == []
+    assert (await repo.polls_of("@b:test"))[1] == await repo.created_by("@b:test") == [public.id, closed.id]
+    assert [p.id for p in await repo.open_secret()] == [secret.id]
+
+
+async def test_an_open_poll_ends_at_its_deadline(repo) -> None:
+    until = T0 + timedelta(days=1)
+    assert (await make(repo, until=until)).ends_at == until and (await make(repo)).ends_at is None
+    async with repo.db.transaction():
+        await repo.close(1, T0)
+    assert (await repo.get(1)).ends_at == T0
