@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Converter, Int, Number, Setting, Text, command
-from bot.render import Rich, code, join, lines, mention, plain
+from bot.render import Rich, code, join, lines, plain
 from bot.scheduler import JobHandler
 from bot.timeformat import format_when
+from commands import poll_render as show
 from commands.pollcount import Standing, standing
 from commands.pollrules import parse_duration, parse_reminders
 from storage.polls import Meeting, Poll
@@ -175,14 +176,11 @@ class Meetings(Feature):
         return option - 1
 
     @staticmethod
-    def _attendees(s: Standing, idx: int) -> tuple[str, ...]:
-        if s.meeting is None:
-            return ()
-        opt = s.meeting.options[idx]
-        return tuple(u for u in (*opt.yes, *opt.maybe) if u.startswith("@"))
-
-    def _who(self, s: Standing, idx: int) -> Rich:
-        return join([mention(u, u.lstrip("@").split(":")[0]) for u in self._attendees(s, idx)])
+    def _attendees(ctx: Ctx, s: Standing, idx: int) -> list[Rich]:
+        """The line naming (and pinging) who said yes or maybe to the date; none if nobody did."""
+        opt = s.meeting.options[idx] if s.meeting else None
+        who = [show.pill(u) for u in (*opt.yes, *opt.maybe) if u.startswith("@")] if opt else []
+        return [ctx.rich("polls.meeting.attendees", who=join(who))] if who else []
 
     def _details(self, ctx: Ctx, meeting: Meeting) -> list[Rich]:
         parts = []
@@ -198,12 +196,8 @@ class Meetings(Feature):
             remind = ctx.t("polls.meeting.reminders", times=times)
         else:
             remind = ctx.t("polls.meeting.no_reminders")
-        parts: list[Rich] = [ctx.rich("polls.meeting.fixed", id=poll.id, title=poll.title, when=when),
-                             *self._details(ctx, meeting), plain(remind)]
-        who = self._who(s, meeting.idx)
-        if who.text:
-            parts.append(ctx.rich("polls.meeting.attendees", who=who))
-        return lines(parts)
+        return lines([ctx.rich("polls.meeting.fixed", id=poll.id, title=poll.title, when=when),
+                      *self._details(ctx, meeting), plain(remind), *self._attendees(ctx, s, meeting.idx)])
 
     async def _send_ics(self, ctx: Ctx, poll: Poll, meeting: Meeting) -> None:
         """As a file where the Chat port can upload (proposed `upload`); else the text, to save as .ics."""
@@ -239,8 +233,5 @@ class Meetings(Feature):
                                       when=format_when(meeting.starts_at, lang=ctx.lang, tz=ctx.tz),
                                       left=duration_text(ctx, max(1, round((meeting.starts_at - now).total_seconds()
                                                                            / 60)))),
-                             *self._details(ctx, meeting)]
-        who = self._who(s, meeting.idx)
-        if who.text:
-            parts.append(ctx.rich("polls.meeting.attendees", who=who))
+                             *self._details(ctx, meeting), *self._attendees(ctx, s, meeting.idx)]
         await self.deps.messenger.send(poll.room_id, lines(parts))

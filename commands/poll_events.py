@@ -8,14 +8,13 @@ the relations is counted once; reactions are reconciled to exactly what the room
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING
 
 from bot.feature import Ctx
 from bot.ports import Incoming
 from bot.render import Rich
 from commands import poll_render as show
-from commands.poll_jobs import ref
+from commands.poll_jobs import message_of, ref
 from commands.pollcount import standing
 from commands.pollrules import keycap_index, native_ballot
 from storage.polls import Poll, Reaction
@@ -25,9 +24,6 @@ if TYPE_CHECKING:
     from storage.polls import PollRepo
 
 log = logging.getLogger(__name__)
-
-_REF = re.compile(r"polls\.(\d+)\.(table|maybe|native)")
-
 
 class PollEvents:
     """Mixed into the Polls feature (which provides deps, repo, refresh)."""
@@ -44,10 +40,9 @@ class PollEvents:
         """The poll and the role (table, maybe, native) of one of the bot's poll messages."""
         found = await self.repo.message_for(event_id)
         if found is None:
-            m = _REF.fullmatch(await self.deps.messenger.ref_for(event_id) or "")
-            if m is None:
+            found = message_of(await self.deps.messenger.ref_for(event_id))
+            if found is None:
                 return None
-            found = (int(m.group(1)), m.group(2))
             await self.repo.record_message(found[0], found[1], event_id)
         poll = await self.repo.get(found[0])
         return (poll, found[1]) if poll is not None else None
@@ -160,9 +155,9 @@ class PollEvents:
         if poll.kind == "meeting":  # typed answers and clicks together
             s = await standing(self.repo, poll)
             assert s.meeting is not None
-            yes = [str(poll.number(i)) for i, o in enumerate(s.meeting.options) if user_id in o.yes]
-            maybe = [str(poll.number(i)) for i, o in enumerate(s.meeting.options) if user_id in o.maybe]
-            return ctx.t("polls.mydata.meeting_answer", yes=", ".join(yes) or "–", maybe=", ".join(maybe) or "–")
+            answers = {i: answer for i, o in enumerate(s.meeting.options)
+                       for answer, who in (("yes", o.yes), ("maybe", o.maybe)) if user_id in who}
+            return ctx.t("polls.mydata.meeting_answer", **show.date_answers(poll, answers))
         mine = (await self.repo.latest_votes(poll.id, poll.ends_at)).get(user_id)
         if mine is None:
             return "–"

@@ -2,6 +2,7 @@
 deadline closes, nudges, events relating to a poll message (keycaps, the native end), table edits."""
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,7 +12,7 @@ from bot.feature import Ctx, Permissions
 from bot.i18n import I18n
 from bot.messenger import Messenger
 from bot.ports import Chat, Clock
-from bot.render import Rich, join, mention
+from bot.render import Rich, join
 from bot.scheduler import JobHandler, Scheduler
 from bot.timeformat import format_when
 from commands import poll_render as show
@@ -26,13 +27,18 @@ RETIRED_SETTLE_JOB = "polls.settle"
 RELATE_RETRY, RELATE_TRIES = timedelta(seconds=5), 16  # doubling: gives up after about four days
 
 
-def ref(poll_id: int, role: str) -> str:
-    """Outbox ref of a poll's message: role table (the edited message), maybe, native."""
-    return f"polls.{poll_id}.{role}"
-
-
-def job_key(poll_id: int, what: str) -> str:
+def ref(poll_id: int, what: str) -> str:
+    """Outbox ref of a poll's message (table: the edited one, maybe, native), and key of its jobs (close, …)."""
     return f"polls.{poll_id}.{what}"
+
+
+_REF = re.compile(r"polls\.([0-9]+)\.(table|maybe|native)")
+
+
+def message_of(outbox_ref: str | None) -> tuple[int, str] | None:
+    """(poll id, role) of a poll message's outbox ref."""
+    m = _REF.fullmatch(outbox_ref or "")
+    return (int(m.group(1)), m.group(2)) if m else None
 
 
 @dataclass
@@ -111,7 +117,7 @@ class PollJobs:
         answered = set((await standing(self.repo, poll)).voters)
         missing_people = [m for m in members if m not in answered]
         if missing_people:
-            who = join([mention(m, m.lstrip("@").split(":")[0]) for m in missing_people])
+            who = join([show.pill(m) for m in missing_people])
             await self.deps.messenger.send(poll.room_id, ctx.rich("polls.nudge", id=poll.id, title=poll.title,
                                                                   when=when, who=who))
 
@@ -122,7 +128,7 @@ class PollJobs:
         if target is not None:
             await self._send_related(poll_id, role, type_, data, target)
             return
-        await self.deps.scheduler.schedule(RELATE_JOB, job_key(poll_id, f"relate.{role}.{type_}"),
+        await self.deps.scheduler.schedule(RELATE_JOB, ref(poll_id, f"relate.{role}.{type_}"),
                                            self.deps.clock.now(), {"poll": poll_id, "role": role, "type": type_,
                                                                    "data": data, "tries": 0})
 

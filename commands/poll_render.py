@@ -1,7 +1,9 @@
 """How polls look: the tables that are edited in place, results whose first line names the winner,
-the native MSC3381 events. Built only from bot.render parts; names never ping (no m.mentions)."""
+the native MSC3381 events. Built only from bot.render parts; names in tables and results never ping
+(`person`, no m.mentions), only `pill` does (nudges, a fixed meeting's attendees)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from bot.feature import Ctx
@@ -17,12 +19,17 @@ POLL_END = "org.matrix.msc3381.poll.end"
 TEXT = "org.matrix.msc1767.text"
 
 
+def pill(user_id: str) -> Rich:
+    """user_id as a pill named by its local part; it notifies (m.mentions)."""
+    return mention(user_id, user_id.lstrip("@").split(":")[0])
+
+
 def person(ctx: Ctx, user_id: str) -> Rich:
     """A name that Element shows as a pill but that notifies nobody (not in m.mentions)."""
     if user_id.startswith(ANONYMOUS):
         return plain(ctx.t("polls.anonymous"))
-    pill = mention(user_id, user_id.lstrip("@").split(":")[0])
-    return Rich(pill.text, pill.html)
+    named = pill(user_id)
+    return Rich(named.text, named.html)
 
 
 MAX_NAMES = 30  # per cell; a big poll must still fit into one Matrix event (64 KiB)
@@ -45,6 +52,12 @@ def option_text(ctx: Ctx, poll: Poll, idx: int) -> str:
 
 def numbered(ctx: Ctx, poll: Poll, idx: int) -> str:
     return f"{poll.number(idx)}. {option_text(ctx, poll, idx)}"
+
+
+def date_answers(poll: Poll, answers: Mapping[int, str]) -> dict[str, str]:
+    """A date poll answer {option index: "yes" | "maybe"} as the numbers said yes and maybe to ("–": none)."""
+    return {kind: ", ".join(str(poll.number(i)) for i, a in sorted(answers.items()) if a == kind) or "–"
+            for kind in ("yes", "maybe")}
 
 
 def _state(ctx: Ctx, poll: Poll) -> str:
@@ -204,9 +217,9 @@ def consensus_first_line(ctx: Ctx, s: Standing) -> Rich:
     best = r.options[r.winners[0]]
     if len(r.winners) == 1:
         return plain(ctx.t("polls.consensus.winner", id=poll.id, title=poll.title,
-                           option=f"{r.winners[0]}. {poll.options[r.winners[0]].label}", total=best.total,
+                           option=numbered(ctx, poll, r.winners[0]), total=best.total,
                            acceptance=f"{best.acceptance:.0f}"))
-    options = "; ".join(f"{i}. {poll.options[i].label}" for i in r.winners)
+    options = "; ".join(numbered(ctx, poll, i) for i in r.winners)
     return plain(ctx.t("polls.consensus.tie", id=poll.id, title=poll.title, options=options, total=best.total))
 
 

@@ -7,18 +7,17 @@ scheduler jobs, so they also run after downtime. Results are counted by commands
 """
 from __future__ import annotations
 
-from datetime import datetime
 
 from bot.converters import When
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
-from bot.grammar import Converter, Int, Items, Number, Setting, Text, YesNo, command
+from bot.grammar import Choice, Converter, Int, Items, Number, Setting, Text, YesNo, command
 from bot.render import Rich, lines, plain
 from bot.timeformat import format_weekday_date
 from commands import poll_render as show
 from commands.meetings import Meetings
 from commands.poll_events import PollEvents
-from commands.poll_jobs import CLOSE_JOB, NUDGE_JOB, PollDeps, PollJobs, job_key, ref
+from commands.poll_jobs import CLOSE_JOB, NUDGE_JOB, PollDeps, PollJobs, ref
 from commands.pollcount import Standing, standing
 from commands.pollrules import (KEYCAPS, MAX_OPTIONS, MIN_OPTIONS, choice_ballot, consensus_ballot, meeting_ballot,
                                 nudge_at, read_items)
@@ -55,17 +54,14 @@ class Positive(Int):
         return value
 
 
-class Majority(Converter):
-    label = "majority"
-    WORDS = {"simple": "simple", "einfach": "simple", "einfache": "simple", "2/3": "2/3", "zweidrittel": "2/3",
-             "zwei drittel": "2/3", "two thirds": "2/3", "two-thirds": "2/3", "2/3-mehrheit": "2/3"}
+_RULES = {"simple": "simple", "einfach": "simple", "einfache": "simple", "2/3": "2/3", "zweidrittel": "2/3",
+          "zwei drittel": "2/3", "two thirds": "2/3", "two-thirds": "2/3", "2/3-mehrheit": "2/3"}
 
-    @classmethod
-    def convert(cls, ctx, raw: str) -> str:
-        value = cls.WORDS.get(raw.strip().lower().removesuffix(" mehrheit").removesuffix(" majority"))
-        if value is None:
-            raise UserError("polls.error.bad_majority", value=raw)
-        return value
+
+class Majority(Choice):
+    label = "majority"
+    error = "polls.error.bad_majority"
+    WORDS = {word + suffix: rule for word, rule in _RULES.items() for suffix in ("", " mehrheit", " majority")}
 
 
 class Polls(PollEvents, PollJobs, Feature):
@@ -81,17 +77,13 @@ class Polls(PollEvents, PollJobs, Feature):
     async def meeting(self, ctx: Ctx, title: Title, options: Items[When], until: Setting[When] = None,
                       fix: Setting[YesNo] = False):
         self._check_count(len(options))
-        seen: dict[datetime, int] = {}
-        for i, at in enumerate(options):
-            if at in seen:
-                raise UserError("polls.error.duplicate", option=format_weekday_date(at, ctx.lang, ctx.tz))
-            seen[at] = i
+        labels = [(format_weekday_date(at, ctx.lang, ctx.tz), at) for at in options]
+        self._check_duplicates([label for label, _ in labels])  # dates that read alike are one option
         if fix and until is None:
             raise UserError("polls.error.fix_needs_until")
         if until is not None and until > min(options):
             raise UserError("polls.error.until_after_option", until=format_weekday_date(until, ctx.lang, ctx.tz),
                             first=format_weekday_date(min(options), ctx.lang, ctx.tz))
-        labels = [(format_weekday_date(at, ctx.lang, ctx.tz), at) for at in options]
         poll = await self._create(ctx, "meeting", title, labels, until, fix_at_deadline=fix)
         s = await standing(self.repo, poll)
         await ctx.reply_rich(show.message(ctx, s), ref=ref(poll.id, "table"))
@@ -145,11 +137,11 @@ class Polls(PollEvents, PollJobs, Feature):
         poll = await self.repo.create(room_id=ctx.room_id, kind=kind, creator=ctx.sender, title=title,
                                       created_at=ctx.now, options=options, until=until, **kw)
         if until is not None:
-            await self.deps.scheduler.schedule(CLOSE_JOB, job_key(poll.id, "close"), until,
+            await self.deps.scheduler.schedule(CLOSE_JOB, ref(poll.id, "close"), until,
                                                {"poll": poll.id, "fix": fix_at_deadline})
             nudge = nudge_at(ctx.now, until)
             if nudge is not None:
-                await self.deps.scheduler.schedule(NUDGE_JOB, job_key(poll.id, "nudge"), nudge, {"poll": poll.id})
+                await self.deps.scheduler.schedule(NUDGE_JOB, ref(poll.id, "nudge"), nudge, {"poll": poll.id})
         return poll
 
     # ------------------------------------------------------------------ voting
@@ -173,11 +165,7 @@ class Polls(PollEvents, PollJobs, Feature):
         if poll.kind == "meeting":
             ballot = meeting_ballot(choices, n, poll.id)
             await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, ctx.now, {str(k): v for k, v in ballot.items()})
-            yes = [str(poll.number(i)) for i, a in sorted(ballot.items()) if a == "yes"]
-            maybe = [str(poll.number(i)) for i, a in sorted(ballot.items()) if a == "maybe"]
-            none = "–"
-            await ctx.reply("polls.voted.meeting", id=poll.id, yes=", ".join(yes) or none,
-                            maybe=", ".join(maybe) or none)
+            await ctx.reply("polls.voted.meeting", id=poll.id, **show.date_answers(poll, ballot))
         elif poll.kind == "consensus":
             ratings = consensus_ballot(choices, n, poll.id)
             await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, ctx.now, {str(k): v for k, v in ratings.items()})
@@ -234,7 +222,7 @@ class Polls(PollEvents, PollJobs, Feature):
         """Close now: final table, native end event, result message (a reply to `!close`, else a notice)."""
         if not await self.repo.close(poll.id, ctx.now):
             return await standing(self.repo, poll)
-        await self.deps.scheduler.cancel_prefix(job_key(poll.id, ""))
+        await self.deps.scheduler.cancel_prefix(ref(poll.id, ""))
         closed = await self.repo.get(poll.id)
         assert closed is not None
         s = await standing(self.repo, closed)

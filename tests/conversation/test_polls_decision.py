@@ -231,3 +231,12 @@ async def test_a_native_answer_id_like_superscript_two_counts_as_invalid(conv):
     assert "1 Stimme abgegeben." in body
     result = await conv.reply(ALICE, "!schliessen 1", ROOM)
     assert "Abgegeben: 1, davon 0 Enthaltungen und 1 ungültig; 0 gültige Stimmen." in result.body
+
+
+async def test_majority_words_with_and_without_mehrheit(conv):
+    for n, words in enumerate(("Zwei  Drittel Mehrheit", "two-thirds majority", "2/3-Mehrheit"), start=1):
+        await create(conv, f"!umfrage Frage {n} | A | B\nmehrheit: {words}")
+        result = await conv.reply(ALICE, f"!ergebnis {n}", ROOM)
+        assert "Zweidrittelmehrheit" in result.body, words
+    await create(conv, "!umfrage Frage 4 | A | B\nmehrheit: einfache Mehrheit")
+    assert "einfache Mehrheit" in (await conv.reply(ALICE, "!ergebnis 4", ROOM)).body

@@ -370,3 +370,8 @@ async def test_votes_in_a_burst_are_one_table_edit_and_no_job(conv):
         await conv.app.pipeline.handle(react(conv, who, table.event_id, ONE))
     assert len(edits(await conv.advance(timedelta(0)), table.event_id)) == 1
     assert await conv.app.db.fetchval("SELECT count(*) FROM jobs WHERE key LIKE 'polls.1.settle'") == 0
+
+
+async def test_dates_that_read_alike_are_one_option(conv):
+    answer = await conv.reply(ALICE, "!termin Plenum | Mo 30.11. 18 Uhr | 30.11.2026 18:00", ROOM)
+    assert answer.body.startswith("„Mo 30.11. 18:00“ steht zweimal in der Liste.")
