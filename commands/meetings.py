@@ -200,23 +200,21 @@ class Meetings(Feature):
                       *self._details(ctx, meeting), plain(remind), *self._attendees(ctx, s, meeting.idx)])
 
     async def _send_ics(self, ctx: Ctx, poll: Poll, meeting: Meeting) -> None:
-        """As a file where the Chat port can upload (proposed `upload`); else the text, to save as .ics."""
+        """The calendar entry as an .ics file; if the upload fails, as text to save as .ics."""
         host = self.deps.chat.own_user_id.split(":", 1)[-1]
         info = await self.deps.chat.room_info(poll.room_id)
         description = ctx.t("polls.meeting.ics_description", id=poll.id, room=info.name if info else poll.room_id)
         data = build_ics(poll, meeting, description=description, now=ctx.now, host=host)
         filename = ctx.t("polls.meeting.ics_filename", id=poll.id)
-        upload = getattr(self.deps.chat, "upload", None)
-        if upload is not None:
-            try:
-                mxc = await upload(data, ICS_MIME, filename)
-            except Exception:  # noqa: BLE001 - the text below still gives the calendar entry
-                mxc = None
-            if mxc:
-                await ctx.messenger.send_event(poll.room_id, "m.room.message", {
-                    "msgtype": "m.file", "body": filename, "filename": filename, "url": mxc,
-                    "info": {"mimetype": ICS_MIME, "size": len(data)}, "m.mentions": {}})
-                return
+        try:
+            mxc = await self.deps.chat.upload(data, ICS_MIME, filename)
+        except Exception:  # noqa: BLE001 - the text below still gives the calendar entry
+            mxc = None
+        if mxc:
+            await ctx.messenger.send_event(poll.room_id, "m.room.message", {
+                "msgtype": "m.file", "body": filename, "filename": filename, "url": mxc,
+                "info": {"mimetype": ICS_MIME, "size": len(data)}, "m.mentions": {}})
+            return
         await ctx.messenger.send(poll.room_id, lines([plain(ctx.t("polls.meeting.ics_text", filename=filename)),
                                                       code(data.decode().replace("\r\n", "\n").strip())]))
 

@@ -307,7 +307,7 @@ async def test_refixing_moves_the_reminders(conv):
 
 
 class UploadingChat(FakeChat):
-    """A transport with the proposed Chat.upload port method."""
+    """A transport that records uploads and answers with a fixed mxc URI."""
 
     def __init__(self) -> None:
         super().__init__()
