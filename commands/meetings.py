@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,8 @@ from storage.polls import Meeting, Poll
 
 if TYPE_CHECKING:
     from commands.polls import Polls
+
+log = logging.getLogger(__name__)
 
 REMIND_JOB = "polls.remind"
 DEFAULT_REMINDERS = (24 * 60, 60)
@@ -209,6 +212,7 @@ class Meetings(Feature):
         try:
             mxc = await self.deps.chat.upload(data, ICS_MIME, filename)
         except Exception:  # noqa: BLE001 - the text below still gives the calendar entry
+            log.warning("could not upload the calendar file of poll %d; sending it as text", poll.id, exc_info=True)
             mxc = None
         if mxc:
             await ctx.messenger.send_event(poll.room_id, "m.room.message", {

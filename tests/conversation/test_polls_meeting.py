@@ -375,3 +375,18 @@ async def test_votes_in_a_burst_are_one_table_edit_and_no_job(conv):
 async def test_dates_that_read_alike_are_one_option(conv):
     answer = await conv.reply(ALICE, "!termin Plenum | Mo 30.11. 18 Uhr | 30.11.2026 18:00", ROOM)
     assert answer.body.startswith("„Mo 30.11. 18:00“ steht zweimal in der Liste.")
+
+
+async def test_a_failed_upload_is_logged_and_the_calendar_entry_sent_as_text(conv, caplog):
+    async def failing_upload(data, mime, filename):
+        raise ConnectionError("media repository down")
+
+    conv.chat.upload = failing_upload
+    await create(conv)
+    with caplog.at_level(logging.WARNING, logger="commands.meetings"):
+        sent = await conv.say(ALICE, "!termin festlegen 1 1", ROOM)
+    [text] = [s for s in sent if "BEGIN:VCALENDAR" in s.body]
+    assert text.room_id == ROOM and not [s for s in sent if s.content.get("msgtype") == "m.file"]
+    [record] = [r for r in caplog.records if r.name == "commands.meetings"]
+    assert record.levelno == logging.WARNING and "poll 1" in record.getMessage()
+    assert record.exc_info is not None and isinstance(record.exc_info[1], ConnectionError)
