@@ -130,7 +130,7 @@ class Meetings(Feature):
         assert starts_at is not None
         if starts_at <= ctx.now:
             raise UserError("polls.error.fix_past", option=format_when(starts_at, lang=ctx.lang, tz=ctx.tz),
-                            usage=False)
+                            id=poll.id, usage=False)
         if poll.is_open:
             s = await self.polls.close_poll(poll, ctx, reply=False, fixing=True)
         await self._fix(ctx, poll, idx, s, remind, duration, location)

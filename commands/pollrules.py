@@ -96,7 +96,8 @@ def choice_ballot(items: Sequence[VoteItem], n: int, poll_id: int, max_choices: 
         if idx not in chosen:
             chosen.append(idx)
     if len(chosen) > max_choices:
-        raise UserError("polls.error.too_many_choices", max=max_choices, poll=poll_id, usage=False)
+        raise UserError("polls.error.too_many_choices", max=max_choices, poll=poll_id,
+                        example=" ".join(str(i) for i in range(1, max_choices + 1)), usage=False)
     return chosen
 
 

@@ -129,7 +129,7 @@ async def test_several_choices_by_command(conv):
     answer = await conv.reply(BOB, "!abstimmen 1 1 3", ROOM)
     assert answer.body == "Deine Stimme für #1: 1. Wohnen; 3. Klima."
     answer = await conv.reply(BOB, "!abstimmen 1 1 2 3", ROOM)
-    assert answer.body == "Bei Umfrage #1 sind höchstens 2 Optionen erlaubt."
+    assert answer.body == "Bei Umfrage #1 darfst du höchstens 2 wählen, z. B. !abstimmen 1 1 2"
     await conv.deliver(response(conv, CAROL, start.event_id, "2", "3"))
     result = await conv.reply(ALICE, "!ergebnis 1", ROOM)
     assert row(result.body, 3).replace(" ", "").startswith("3|Klima|2|")

@@ -390,3 +390,21 @@ async def test_a_failed_upload_is_logged_and_the_calendar_entry_sent_as_text(con
     [record] = [r for r in caplog.records if r.name == "commands.meetings"]
     assert record.levelno == logging.WARNING and "poll 1" in record.getMessage()
     assert record.exc_info is not None and isinstance(record.exc_info[1], ConnectionError)
+
+
+async def test_refused_fixes_say_what_to_type(conv):
+    await conv.reply(ALICE, "!umfrage Frage | A | B", ROOM)
+    answer = await conv.reply(ALICE, "!termin festlegen 1 1", ROOM)
+    assert answer.body == ("Umfrage #1 ist keine Terminumfrage, da gibt es keinen Termin festzulegen. "
+                           "Beenden kannst du sie mit !schliessen 1")
+    await create(conv, "!termin Plenum | Mo 30.11. 18 Uhr | Di 1.12. 19:00")
+    conv.clock.advance(datetime(2026, 11, 30, 20, 0, tzinfo=timezone.utc) - conv.clock.now())
+    answer = await conv.reply(ALICE, "!termin festlegen 2 1", ROOM)
+    assert answer.body == ("Der Termin Mo., 30. Nov. 2026, 18:00 liegt schon in der Vergangenheit. Wähl einen "
+                           "späteren: !termin festlegen 2 <Nr.> (die Nummern zeigt !ergebnis 2)")
+    await conv.reply(ORGA, "!room language en", ROOM_EN)
+    await conv.reply(ALICE, "!poll Lunch? | Pizza | Sushi | Soup\nchoices: 2", ROOM_EN)
+    answer = await conv.reply(ALICE, "!meeting fix 3 1", ROOM_EN)
+    assert answer.body == "Poll #3 is not a date poll, so there is no date to fix. To end it, type !close 3"
+    answer = await conv.reply(BOB, "!vote 3 1 2 3", ROOM_EN)
+    assert answer.body == "In poll #3 you can choose at most 2, e.g. !vote 3 1 2"
