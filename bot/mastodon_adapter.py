@@ -48,15 +48,6 @@ _MENTIONS_PAGE = 40
 _MENTIONS_MAX_PAGES = 10
 
 
-E = TypeVar("E", bound=Exception)
-
-
-def _coded(exc: E, code: str, detail: str | None = None) -> E:
-    """Attach the machine code and Mastodon's own message (see the module docstring)."""
-    exc.code, exc.detail = code, detail  # type: ignore[attr-defined]
-    return exc
-
-
 class _Gone(Exception):
     """404 on an operation where that means "already done" (delete)."""
 
@@ -127,7 +118,7 @@ class MastodonPublisher:
         delay = 0.5
         while media.get("url") is None:  # 202: the server is still processing it
             if self._clock() >= deadline:
-                raise _coded(RetryableError(f"media still processing after {self._media_timeout:.0f} s"), "timeout")
+                raise RetryableError(f"media still processing after {self._media_timeout:.0f} s", code="timeout")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
             media = await self._call("check media", lambda c: c.media(media_id))
@@ -211,32 +202,33 @@ class MastodonPublisher:
             # Read the reset time here, in the thread that just saw the 429.
             reset = client.ratelimit_reset
             retry_after = max(0.0, reset - time.time()) if reset else None
-            raise _coded(RetryableError(f"{what}: rate limited by the server", retry_after), "rate_limited") from None
+            raise RetryableError(f"{what}: rate limited by the server", retry_after, code="rate_limited") from None
         except MastodonNetworkError:
-            raise _coded(RetryableError(f"{what}: network error or timeout"), "network") from None
+            raise RetryableError(f"{what}: network error or timeout", code="network") from None
         except MastodonServerError as exc:
-            raise _coded(RetryableError(f"{what}: server error {_status(exc)}"), "server_error") from None
+            raise RetryableError(f"{what}: server error {_status(exc)}", code="server_error") from None
         except MastodonUnauthorizedError:
-            raise _coded(AuthError(f"{what}: the access token was rejected (401)"), "auth") from None
+            raise AuthError(f"{what}: the access token was rejected (401)", code="auth") from None
         except MastodonNotFoundError as exc:
             if gone_ok:
                 raise _Gone() from None
             text = self._server_text(exc)
-            raise _coded(PermanentError(f"{what}: not found: {text or 'no details'}"), "not_found", text or None) from None
+            raise PermanentError(f"{what}: not found: {text or 'no details'}", code="not_found",
+                                 detail=text or None) from None
         except MastodonAPIError as exc:
             code = _status(exc)
             if code is None:  # Mastodon.py could not parse the answer (truncated, not JSON)
-                raise _coded(RetryableError(f"{what}: malformed answer from the server"), "server_error") from None
+                raise RetryableError(f"{what}: malformed answer from the server", code="server_error") from None
             if code in (401, 403):
-                raise _coded(AuthError(f"{what}: access denied ({code}): {self._server_text(exc) or 'no details'}"),
-                             "auth") from None
+                raise AuthError(f"{what}: access denied ({code}): {self._server_text(exc) or 'no details'}",
+                                code="auth") from None
             if code == 429:  # only when the client did not classify it (defensive)
-                raise _coded(RetryableError(f"{what}: rate limited by the server"), "rate_limited") from None
+                raise RetryableError(f"{what}: rate limited by the server", code="rate_limited") from None
             text = self._server_text(exc)
-            raise _coded(PermanentError(f"{what}: rejected ({code}): {text or 'no details'}"), "rejected",
-                         text or None) from None
+            raise PermanentError(f"{what}: rejected ({code}): {text or 'no details'}", code="rejected",
+                                 detail=text or None) from None
         except MastodonError as exc:
-            raise _coded(PermanentError(f"{what}: {type(exc).__name__}"), "error") from None
+            raise PermanentError(f"{what}: {type(exc).__name__}", code="error") from None
 
     def _server_text(self, exc: MastodonAPIError) -> str:
         """The server's error message, shortened and with the token removed ("" if it gave none)."""

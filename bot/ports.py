@@ -127,18 +127,24 @@ class Mention:
 
 
 class PublishError(Exception):
-    """Base for publisher failures. `reason` is safe to show (no tokens, no internals)."""
+    """Base for publisher failures.
 
-    def __init__(self, reason: str) -> None:
+    `reason` is English for the log (no tokens, no internals); what rooms see is translated from
+    `code` (rate_limited, network, server_error, timeout, not_found, rejected, auth, error ...),
+    plus `detail`, Mastodon's own message to the user where it gave one.
+    """
+
+    def __init__(self, reason: str, *, code: str | None = None, detail: str | None = None) -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.code, self.detail = reason, code, detail
 
 
 class RetryableError(PublishError):
     """Network error, timeout, 5xx or 429: try again with the same idempotency key."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, retry_after: float | None = None, *, code: str | None = None,
+                 detail: str | None = None) -> None:
+        super().__init__(reason, code=code, detail=detail)
         self.retry_after = retry_after
 
 

@@ -26,7 +26,7 @@ from bot.retry import with_retries
 from bot.scheduler import JobHandler, Scheduler
 from bot.timeformat import format_when
 from commands.post_drafts import PUBLISH_JOB, publish_key
-from commands.post_rules import INLINE_WAIT_MAX, coded, idempotency_key, may_retry, reason_note, retry_delay
+from commands.post_rules import INLINE_WAIT_MAX, idempotency_key, may_retry, reason_note, retry_delay
 from commands.post_view import Voice, reason_text
 from storage.core import Job, KeyValue
 from storage.db import Database
@@ -204,8 +204,8 @@ class Publishing:
             try:
                 data, mime = await self.chat.download(image.content)
             except Exception as exc:  # noqa: BLE001 - the homeserver may be back later
-                raise coded(RetryableError(f"picture {image.k} could not be downloaded from Matrix "
-                                           f"({type(exc).__name__})", retry_after=60), "image_download") from None
+                raise RetryableError(f"picture {image.k} could not be downloaded from Matrix ({type(exc).__name__})",
+                                     retry_after=60, code="image_download") from None
             media_id = await self._call(lambda d=data, m=mime, a=image.alt or "": publisher.upload_media(d, m, a))
             async with self.db.transaction():
                 await self.posts.set_media_id(post.id, image.k, media_id)

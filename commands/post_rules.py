@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from bot.errors import UserError
 from bot.grammar import Choice, Converter
@@ -16,7 +15,6 @@ from bot.ports import AuthError, PermanentError, RetryableError
 IDEMPOTENCY_WINDOW = timedelta(minutes=55)
 INLINE_WAIT_MAX = 30.0  # seconds a rate limit may hold a publication in memory; longer: a job
 RETRY_DELAYS = (1, 2, 4, 8, 15)  # minutes between retry rounds after an outage
-E = TypeVar("E", bound=BaseException)
 
 VISIBILITY_WORDS = {
     "public": "public", "öffentlich": "public", "oeffentlich": "public", "offen": "public",
@@ -95,17 +93,11 @@ GROUPS = ("draft", "waiting", "scheduled", "failed", "published")
 
 # Why a post waits or failed, as stored in its note: a code, translated as `post.reason.<code>` when shown,
 # or "<code>: <detail>" when Mastodon gave a message of its own (shown as it is). Publisher errors carry
-# `code` and `detail` (bot/mastodon_adapter.py); their English `reason` is for logs only.
+# `code` and `detail` (bot/ports.py PublishError); their English `reason` is for logs only.
 REASON_CODES = frozenset({
     "rate_limited", "network", "server_error", "timeout", "unavailable", "not_found", "rejected", "auth", "error",
     "no_account", "account_disabled", "image_gone", "image_download", "uncertain", "internal",
 })
-
-
-def coded(exc: E, code: str, detail: str | None = None) -> E:
-    """Give an error of our own the code a publisher's error would carry."""
-    exc.code, exc.detail = code, detail  # type: ignore[attr-defined]
-    return exc
 
 
 def reason_note(exc: BaseException) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.ports import InstanceLimits, PermanentError
-from commands.post_rules import coded
 from commands.threadsplit import count_chars
 from tests.conversation.test_posts_fakes import (ADMIN, ANNA, BEN, CARO, MIA, ORGA, PLAIN, image_event,  # noqa: F401
                                                  open_conversation, pconv, settle)
@@ -227,8 +226,8 @@ async def test_posts_lists_each_group(pconv):
     await pconv.reply(ANNA, "!beitrag Raus drei", ORGA)
     await pconv.reply(BEN, "!freigeben 3", ORGA)
     await settle(pconv)
-    pconv.pub.faults.append(coded(PermanentError("post status: rejected (422): nope"), "rejected",
-                                  "post status: rejected (422): nope"))  # shown as Mastodon's own words
+    pconv.pub.faults.append(PermanentError("post status: rejected (422): nope", code="rejected",
+                                           detail="post status: rejected (422): nope"))  # Mastodon's own words
     await pconv.reply(ANNA, "!beitrag Kaputt vier", ORGA)
     await pconv.reply(BEN, "!freigeben 4", ORGA)
     await settle(pconv)

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from bot.ports import InstanceLimits, Mention, PermanentError, PublishedStatus
-from commands.post_rules import coded
 from commands.threadsplit import count_chars, graphemes
 from tests.fakes import FakeChat, start_conversation
 
@@ -70,7 +69,7 @@ class FakePublisher:
             length = count_chars(text, self.instance.url_length) + len(graphemes(spoiler_text or ""))
             if length > self.instance.max_characters:
                 detail = f"Validation failed: Text is too long ({length})"
-                raise coded(PermanentError(f"post status: rejected (422): {detail}"), "rejected", detail)
+                raise PermanentError(f"post status: rejected (422): {detail}", code="rejected", detail=detail)
             status_id = str(next(self._ids))
             self.statuses[status_id] = {
                 "id": status_id, "text": text, "key": idempotency_key, "in_reply_to_id": in_reply_to_id,

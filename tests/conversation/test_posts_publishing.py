@@ -5,7 +5,6 @@ import asyncio
 from datetime import timedelta
 
 from bot.ports import AuthError, PermanentError, RetryableError
-from commands.post_rules import coded
 from tests.conversation.test_posts_fakes import (ADMIN, ANNA, BEN, ORGA, AfterCreate, image_event,  # noqa: F401
                                                  make_chat, open_conversation, pconv, settle)
 
@@ -124,7 +123,7 @@ async def test_a_picture_matrix_cannot_deliver_delays_without_internals(pconv):
 
 async def test_422_stops_with_the_reason_and_what_to_do(pconv):
     detail = "Validation failed: Language is invalid"  # Mastodon's own words, as the adapter passes them on
-    pconv.pub.faults.append(coded(PermanentError(f"post status: rejected (422): {detail}"), "rejected", detail))
+    pconv.pub.faults.append(PermanentError(f"post status: rejected (422): {detail}", code="rejected", detail=detail))
     cmd = pconv.event(ANNA, "!beitrag Hallo", ORGA)
     await pconv.deliver(cmd)
     await pconv.reply(BEN, "!freigeben 1", ORGA)
