@@ -14,6 +14,7 @@ from bot.messenger import Delivery, Messenger
 from bot.pipeline import Pipeline
 from bot.ports import Chat, Clock, Publisher
 from bot.scheduler import Scheduler
+from bot.voice import Voice
 from commands.duties import duty_features
 from commands.help import Help
 from commands.posts import build_posts_feature
@@ -95,34 +96,35 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
     messenger = Messenger(outbox, clock, delivery.wake)
     scheduler = Scheduler(db, jobs, clock, timedelta(minutes=config.bot.grace_minutes), delivery.wake)
     perms = Permissions(chat, config.bot.admins)
+    voice = Voice(i18n, rooms, messenger, chat, config.bot.language, config.bot.timezone)  # messages outside a command
 
     help_feature = Help()
     privacy = Privacy(dms, handled, outbox, scheduler, clock)
     spaces, admissions, requests = SafeSpaces(db), Admissions(db), Requests(db)
-    book = SpaceBook(spaces, rooms, config.bot.language)
+    reports = Reports(db, config.bot.data_dir / "safespace.key")
+    book = SpaceBook(spaces, rooms)
     features: list[Feature] = [
         help_feature,
         privacy,
         RoomsFeature(rooms, [a.name for a in config.mastodon]),
-        SafeSpaceFeature(book, spaces, admissions, requests, rooms),
-        Awareness(book, spaces, admissions, requests, Reports(db, config.bot.data_dir / "safespace.key"), dms, scheduler),
-        Speakers(SpeakersLists(db)),
-        *poll_features(PollDeps(PollRepo(db), scheduler, messenger, chat, clock, i18n, rooms, perms, config.bot)),
-        *duty_features(db, rooms, scheduler, messenger, i18n, chat, clock, config.bot.language, config.bot.timezone),
-        build_posts_feature(config, db, chat, clock, i18n, kv, rooms, jobs, messenger, scheduler, publishers),
+        SafeSpaceFeature(book, spaces, admissions, requests, rooms, voice),
+        Awareness(book, spaces, admissions, requests, reports, dms, scheduler, voice),
+        Speakers(SpeakersLists(db), voice),
+        *poll_features(PollDeps(PollRepo(db), scheduler, messenger, chat, clock, i18n, voice, perms, config.bot)),
+        *duty_features(db, rooms, scheduler, voice, clock, config.bot.timezone),
+        build_posts_feature(config, db, chat, clock, voice, kv, rooms, jobs, scheduler, publishers),
     ]
     for feature in features:
         for kind, handler in feature.jobs().items():
             scheduler.register(kind, handler)
     registry = Registry(features)
     settings = DispatchSettings(
-        default_language=config.bot.language,
         timezone=config.bot.timezone,
         catch_up=timedelta(minutes=config.bot.catch_up_minutes),
         rate_limit=config.bot.rate_limit,
         rate_window=float(config.bot.rate_window_seconds),
     )
-    dispatcher = Dispatcher(db, registry, i18n, messenger, perms, chat, clock, settings, rooms.language)
+    dispatcher = Dispatcher(db, registry, i18n, messenger, perms, chat, clock, settings, voice.lang)
     help_feature.bind(registry, dispatcher.usage)
     privacy.bind(features)
     pipeline = Pipeline(db, handled, rooms, dms, chat, dispatcher, features, clock, delivery.wake)

@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DispatchSettings:
-    default_language: str
     timezone: str
     catch_up: timedelta
     rate_limit: int = 10
@@ -101,11 +100,11 @@ class Dispatcher:
                  chat: Chat, clock: Clock, settings: DispatchSettings, language_of) -> None:
         self.db, self.registry, self.i18n, self.messenger = db, registry, i18n, messenger
         self.perms, self.chat, self.clock, self.settings = perms, chat, clock, settings
-        self.language_of = language_of  # async room_id -> language or None
+        self.language_of = language_of  # async room_id -> its language (Voice.lang: else the default)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
 
     async def context(self, ev: Incoming, is_dm: bool) -> Ctx:
-        lang = await self.language_of(ev.room_id) or self.settings.default_language
+        lang = await self.language_of(ev.room_id)
         return Ctx(room_id=ev.room_id, sender=ev.sender, event_id=ev.event_id, lang=lang,
                    tz=self.settings.timezone, now=self.clock.now(), is_dm=is_dm, i18n=self.i18n,
                    messenger=self.messenger, perms=self.perms, chat=self.chat, mentions=ev.mentions,

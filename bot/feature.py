@@ -10,7 +10,8 @@ from bot.grammar import Command
 from bot.i18n import I18n
 from bot.messenger import Messenger
 from bot.ports import Chat, Incoming, RoomInfo
-from bot.render import Rich, fmt
+from bot.render import Rich
+from bot.voice import compose
 
 ORGANISER_LEVEL = 50
 
@@ -64,9 +65,7 @@ class Ctx:
         return self.i18n.t(self.lang, key, n, **params)
 
     def rich(self, key: str, n: int | None = None, **params: Any) -> Rich:
-        if n is not None:
-            params.setdefault("n", n)
-        return fmt(self.i18n.template(self.lang, key, n), **params)
+        return compose(self.i18n, self.lang, key, n, **params)
 
     async def reply(self, key: str, n: int | None = None, *, ref: str | None = None, **params: Any) -> int:
         return await self.reply_rich(self.rich(key, n, **params), ref=ref)

@@ -16,7 +16,8 @@ from bot.feature import Ctx, Feature
 from bot.grammar import Number, Setting, Text, User, YesNo, command
 from bot.render import Rich
 from bot.scheduler import JobHandler, Scheduler
-from commands.spacebook import SpaceBook, SpaceName, rich_in, room_name
+from bot.voice import Voice
+from commands.spacebook import SpaceBook, SpaceName
 from storage.core import DirectRooms, Job
 from storage.safespace import PRIVATE_REF, Admissions, Reports, Request, Requests, SafeSpaces
 
@@ -32,9 +33,9 @@ class Awareness(Feature):
     name = "awareness"
 
     def __init__(self, book: SpaceBook, spaces: SafeSpaces, admissions: Admissions, requests: Requests,
-                 reports: Reports, dms: DirectRooms, scheduler: Scheduler) -> None:
+                 reports: Reports, dms: DirectRooms, scheduler: Scheduler, voice: Voice) -> None:
         self.book, self.spaces, self.admissions, self.requests = book, spaces, admissions, requests
-        self.reports, self.dms, self.scheduler = reports, dms, scheduler
+        self.reports, self.dms, self.scheduler, self.voice = reports, dms, scheduler, voice
 
     def jobs(self) -> dict[str, JobHandler]:
         return {SCRUB_JOB: JobHandler(run=self._scrub)}
@@ -67,17 +68,16 @@ class Awareness(Feature):
         await self.requests.close(number)
         await self.admissions.lift_removal(space.room_id, request.user_id)
         await self.admissions.set(space.room_id, request.user_id, "admitted")
-        lang = await self.book.language(space.room_id)
-        await ctx.messenger.dm(request.user_id, rich_in(ctx, lang, "safespace.admitted_dm", name=info.name))
+        await self.voice.dm(request.user_id, await self.voice.lang(space.room_id), "safespace.admitted_dm",
+                            name=info.name)
         await ctx.reply("awareness.admitted", number=number, user=request.user_id, name=info.name)
 
     @command("deny", aliases=["ablehnen"], where="room")
     async def deny(self, ctx: Ctx, number: Number):
         request = await self._open_request(ctx, number)
         await self.requests.close(number)
-        name = await room_name(ctx.chat, request.room_id)
-        lang = await self.book.language(request.room_id)
-        await ctx.messenger.dm(request.user_id, rich_in(ctx, lang, "safespace.denied_dm", name=name))
+        name = await self.voice.room_name(request.room_id)
+        await self.voice.dm(request.user_id, await self.voice.lang(request.room_id), "safespace.denied_dm", name=name)
         await ctx.reply("awareness.denied", number=number, user=request.user_id, name=name)
 
     @command("remove", aliases=["entfernen", "rauswerfen"], where="room")
@@ -86,7 +86,7 @@ class Awareness(Feature):
         found, info = await self.book.resolve(ctx.chat, space)
         if info.level(user) >= info.level(ctx.chat.own_user_id):
             raise UserError("awareness.cannot_remove", user=user, name=info.name, usage=False)
-        lang = await self.book.language(found.room_id)
+        lang = await self.voice.lang(found.room_id)
         was_member = user in info.members
         if was_member:
             await ctx.chat.kick(found.room_id, user, reason=ctx.i18n.t(lang, "awareness.kick_reason"))
@@ -108,11 +108,11 @@ class Awareness(Feature):
         if awareness is None:
             raise UserError("awareness.no_room", usage=False)
         number = await self.reports.create(ctx.sender)
-        lang = await self.book.language(awareness)
+        lang = await self.voice.lang(awareness)
         if name:
-            message = rich_in(ctx, lang, "awareness.report_named", number=number, text=text, user=ctx.sender)
+            message = self.voice.rich(lang, "awareness.report_named", number=number, text=text, user=ctx.sender)
         else:
-            message = rich_in(ctx, lang, "awareness.report", number=number, text=text)
+            message = self.voice.rich(lang, "awareness.report", number=number, text=text)
         # No reply_to and no mention: nothing in the event points back at the direct chat.
         await ctx.messenger.send(awareness, message, ref=private_ref())
         await ctx.reply("awareness.report_sent_named" if name else "awareness.report_sent", number=number,
@@ -128,8 +128,8 @@ class Awareness(Feature):
         if reporter is None:
             raise UserError("awareness.report_unreachable", number=number, usage=False)
         dm_room = await self.dms.get(reporter)
-        lang = await self.book.language(dm_room) if dm_room else self.book.default_language
-        message = rich_in(ctx, lang, "awareness.answer_dm", number=number, text=text)
+        lang = await self.voice.lang(dm_room) if dm_room else self.voice.default_language
+        message = self.voice.rich(lang, "awareness.answer_dm", number=number, text=text)
         if dm_room is not None:
             await ctx.messenger.send(dm_room, message, ref=private_ref())
         else:

@@ -13,13 +13,13 @@ from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Int, Items, Setting, command
 from bot.i18n import I18n
-from bot.messenger import Messenger
-from bot.ports import Chat, Clock
+from bot.ports import Clock
 from bot.render import Rich, bullets, lines
 from bot.scheduler import JobHandler, Scheduler
+from bot.voice import Short, Voice
 from commands.duty_jobs import DutyJobs
 from commands.duty_planner import WELCOME_NAMES, Planner, recurrence_of
-from commands.duty_text import (DutyFinder, DutyName, Duration, People, RecurrenceText, Short, Voice, Weight,
+from commands.duty_text import (DutyFinder, DutyName, Duration, People, RecurrenceText, Weight,
                                 describe, duration_text, tell_moves, who)
 from commands.recurrence import Recurrence, occurrences
 from storage.core import Rooms
@@ -265,8 +265,8 @@ class DutyFeature(Feature):
         return out
 
 
-def duty_features(db: Database, rooms: Rooms, scheduler: Scheduler, messenger: Messenger, i18n: I18n, chat: Chat,
-                  clock: Clock, language: str, tz: str) -> list[Feature]:
+def duty_features(db: Database, rooms: Rooms, scheduler: Scheduler, voice: Voice, clock: Clock,
+                  tz: str) -> list[Feature]:
     """The duty features, wired: the duty commands, turn commands, absences, welcome buddies."""
     from commands.duty_away import AwayFeature
     from commands.duty_stats import StatsFeature
@@ -275,7 +275,6 @@ def duty_features(db: Database, rooms: Rooms, scheduler: Scheduler, messenger: M
 
     duties, turns, absences, welcomes = Duties(db), Turns(db), Absences(db), Welcomes(db)
     planner = Planner(duties, turns, absences, scheduler, tz)
-    voice = Voice(i18n, rooms, messenger, chat, language, tz)
     finder = DutyFinder(duties)
     return [
         DutyFeature(duties, turns, welcomes, planner, finder, voice, DutyJobs(duties, turns, planner, voice, clock)),

@@ -6,8 +6,9 @@ from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import command
 from bot.render import Rich, bullets, lines
+from bot.voice import Voice
 from commands.duty_planner import Planner
-from commands.duty_text import Voice, tell_moves
+from commands.duty_text import tell_moves
 from storage.duties import OPEN, Absences, Turns
 
 

@@ -9,8 +9,9 @@ from datetime import datetime
 
 from bot.ports import Clock
 from bot.scheduler import JobHandler
+from bot.voice import Voice
 from commands.duty_planner import JOB_ANNOUNCE, JOB_ESCALATE, JOB_REMIND, Planner
-from commands.duty_text import Voice, typed_day, who
+from commands.duty_text import organisers_room, typed_day, who
 from storage.core import Job
 from storage.db import from_ms
 from storage.duties import HOLDING, OPEN, Duties, Duty, Slot, Turns
@@ -78,6 +79,6 @@ class DutyJobs:
             await self.turns.set_status(row.id, "missed")
         if not rows:
             return
-        target = await self.voice.organisers_room(duty.room_id)
+        target = await organisers_room(self.voice, duty.room_id)
         await self.voice.say(target, "duty.escalate", len(rows), users=who([r.user_id for r in rows], ping=False),
                              duty=duty.name, when=slot.occurrence, room=await self.voice.room_name(duty.room_id))

@@ -10,7 +10,7 @@ from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Int, command
 from bot.render import lines, plain, table
-from commands.duty_text import Voice
+from bot.voice import Voice
 from commands.fairness import LOAD_STATUSES, spread
 from storage.duties import HOLDING, Duties, Turns
 

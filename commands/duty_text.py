@@ -1,24 +1,21 @@
-"""Duties in words: argument converters (duty name, recurrence, duration, weight) and messages in a room's language."""
+"""Duties in words: argument converters (duty name, recurrence, duration, weight), descriptions, news of moved turns."""
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
 from bot.grammar import Converter
 from bot.i18n import I18n
-from bot.messenger import Messenger
-from bot.ports import Chat
 from bot.converters import Day
-from bot.render import Rich, fmt, join, lines, mention, plain
-from bot.timeformat import format_date, format_weekday_date, format_when
+from bot.render import Rich, join, lines, mention, plain
+from bot.voice import Short, Voice
 from commands.recurrence import WEEKDAY_NAMES, Recurrence, RecurrenceError, parse_recurrence
 from commands.duty_planner import Move
 from commands.pollrules import parse_duration
-from storage.core import Rooms
 from storage.duties import Duties, Duty
 
 MAX_NAME = 40
@@ -171,62 +168,10 @@ def typed_day(d: date) -> Callable[[str], str]:
     return lambda lang: f"{d.day}.{d.month}.{d.year}" if lang == "de" else d.isoformat()
 
 
-class Short:
-    """A datetime to be shown in the short table form ("Di 2.12. 18:00")."""
-
-    def __init__(self, dt: datetime) -> None:
-        self.dt = dt
-
-
-class Voice:
-    """Messages outside a command's reply, in the language of the room they go to.
-
-    Parameters may be datetimes (full form), Short (table form), dates, or callables
-    taking the language, so a message is composed once and worded for each room.
-    """
-
-    def __init__(self, i18n: I18n, rooms: Rooms, messenger: Messenger, chat: Chat, default_lang: str,
-                 tz: str) -> None:
-        self.i18n, self.rooms, self.messenger, self.chat = i18n, rooms, messenger, chat
-        self.default_lang, self.tz = default_lang, tz
-
-    async def lang(self, room_id: str) -> str:
-        return await self.rooms.language(room_id) or self.default_lang
-
-    def t(self, lang: str, key: str, n: int | None = None, **params: Any) -> str:
-        return self.i18n.t(lang, key, n, **params)
-
-    def rich(self, lang: str, key: str, n: int | None = None, **params: Any) -> Rich:
-        values = {k: self.value(lang, v) for k, v in params.items()}
-        if n is not None:
-            values.setdefault("n", n)
-        return fmt(self.i18n.template(lang, key, n), **values)
-
-    def value(self, lang: str, v: Any) -> Any:
-        if isinstance(v, Short):
-            return format_weekday_date(v.dt, lang, self.tz)
-        if isinstance(v, datetime):
-            return format_when(v, lang=lang, tz=self.tz)
-        if isinstance(v, date):
-            return format_date(v, lang)
-        if callable(v):
-            return v(lang)
-        return v
-
-    async def say(self, room_id: str, key: str, n: int | None = None, *, lang: str | None = None,
-                  **params: Any) -> None:
-        await self.messenger.send(room_id, self.rich(lang or await self.lang(room_id), key, n, **params))
-
-    async def send(self, room_id: str, compose: Callable[[str], Rich]) -> None:
-        await self.messenger.send(room_id, compose(await self.lang(room_id)))
-
-    async def organisers_room(self, fallback: str) -> str:
-        rooms = await self.rooms.with_role("organisers")
-        return rooms[0][0] if rooms else fallback
-
-    async def room_name(self, room_id: str) -> str:
-        info = await self.chat.room_info(room_id)
-        return info.name if info else room_id
+async def organisers_room(voice: Voice, fallback: str) -> str:
+    """Where duty news for organisers goes: the first organisers' room (safe spaces included), else fallback."""
+    rooms = await voice.organiser_rooms()
+    return rooms[0] if rooms else fallback
 
 
 # --------------------------------------------------------------------------- finding duties by name

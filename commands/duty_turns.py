@@ -11,8 +11,9 @@ from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import command
 from bot.render import mention
+from bot.voice import Short, Voice
 from commands.duty_planner import HISTORY, Planner
-from commands.duty_text import DutyAndDay, DutyFinder, DutyName, Short, Voice, who
+from commands.duty_text import DutyAndDay, DutyFinder, DutyName, who
 from storage.duties import HOLDING, OPEN, Absences, Duties, Duty, Slot, Turns
 
 

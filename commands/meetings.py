@@ -205,8 +205,8 @@ class Meetings(Feature):
     async def _send_ics(self, ctx: Ctx, poll: Poll, meeting: Meeting) -> None:
         """The calendar entry as an .ics file; if the upload fails, as text to save as .ics."""
         host = self.deps.chat.own_user_id.split(":", 1)[-1]
-        info = await self.deps.chat.room_info(poll.room_id)
-        description = ctx.t("polls.meeting.ics_description", id=poll.id, room=info.name if info else poll.room_id)
+        room = await self.deps.voice.room_name(poll.room_id)
+        description = ctx.t("polls.meeting.ics_description", id=poll.id, room=room)
         data = build_ics(poll, meeting, description=description, now=ctx.now, host=host)
         filename = ctx.t("polls.meeting.ics_filename", id=poll.id)
         try:

@@ -15,9 +15,10 @@ from bot.ports import Chat, Clock
 from bot.render import Rich, join
 from bot.scheduler import JobHandler, Scheduler
 from bot.timeformat import format_when
+from bot.voice import Voice
 from commands import poll_render as show
 from commands.pollcount import Standing, standing
-from storage.core import Job, Rooms
+from storage.core import Job
 from storage.polls import Poll, PollRepo
 
 CLOSE_JOB, NUDGE_JOB, RELATE_JOB = "polls.close", "polls.nudge", "polls.relate"
@@ -51,13 +52,13 @@ class PollDeps:
     chat: Chat
     clock: Clock
     i18n: I18n
-    rooms: Rooms
+    voice: Voice
     perms: Permissions
     settings: BotConfig
 
     async def room_ctx(self, room_id: str) -> Ctx:
         """A context for messages the bot sends on its own (deadlines, nudges, reminders)."""
-        lang = await self.rooms.language(room_id) or self.settings.language
+        lang = await self.voice.lang(room_id)
         return Ctx(room_id=room_id, sender=self.chat.own_user_id, event_id="", lang=lang, tz=self.settings.timezone,
                    now=self.clock.now(), is_dm=False, i18n=self.i18n, messenger=self.messenger, perms=self.perms,
                    chat=self.chat)

@@ -13,8 +13,9 @@ from bot.errors import UserError
 from bot.feature import Ctx
 from bot.ports import Incoming
 from bot.render import Rich, lines
+from bot.voice import Voice
 from commands.post_drafts import Content, Drafts
-from commands.post_view import Say, Voice, preview, say_error
+from commands.post_view import preview, say_error
 from storage.core import Rooms
 from storage.posts import MirrorRooms, Post, Posts
 
@@ -32,7 +33,7 @@ class Mirror:
         return None
 
     async def home(self, room_id: str) -> str:
-        organisers = await self.voice.organiser_rooms()
+        organisers = await self.voice.organiser_rooms(safe_spaces=False)
         return organisers[0] if organisers else room_id
 
     async def set_direct(self, ctx: Ctx, direct: bool) -> None:
@@ -62,11 +63,10 @@ class Mirror:
                                             author=ev.sender, content=content, origin="mirror", now=ctx.now,
                                             image=image)
         except UserError as err:
-            await self.voice.send(home, lambda say, lang, e=err: say_error(say, e))
+            await self.voice.send(home, lambda lang, e=err: say_error(self.voice.speaker(lang), e))
             return
         post = await self.drafts.advance(post, ctx.now, required=await self.required(post))
-        info = await ctx.chat.room_info(ev.room_id)
-        await self._show(post, "post.mirrored", room=info.name if info else ev.room_id)
+        await self._show(post, "post.mirrored", room=await self.voice.room_name(ev.room_id))
 
     async def edited(self, post: Post, body: str, ctx: Ctx) -> None:
         if body.lstrip().startswith("!"):
@@ -76,7 +76,7 @@ class Mirror:
             content = Content(body, post.cw, post.visibility, post.language, post.at, post.account)
             post = await self.drafts.edit(post, content)
         except UserError as err:
-            await self.voice.send(post.room_id, lambda say, lang, e=err: say_error(say, e))
+            await self.voice.send(post.room_id, lambda lang, e=err: say_error(self.voice.speaker(lang), e))
             return
         post = await self.drafts.advance(post, ctx.now, required=await self.required(post))
         await self._show(post, "post.edited")
@@ -87,7 +87,8 @@ class Mirror:
         required = await self.required(post)
         required = self.drafts.required if required is None else required
 
-        def build(say: Say, lang: str) -> Rich:
+        def build(lang: str) -> Rich:
+            say = self.voice.speaker(lang)
             return lines([say(key, id=post.id, **params),
                           preview(say, post, images, parts, approvers, required, lang=lang, tz=self.voice.tz)])
 

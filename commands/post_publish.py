@@ -24,10 +24,10 @@ from bot.ports import (AuthError, Chat, Clock, PermanentError, PublishedStatus, 
 from bot.render import Rich, lines, link
 from bot.retry import with_retries
 from bot.scheduler import JobHandler, Scheduler
-from bot.timeformat import format_when
+from bot.voice import Voice
 from commands.post_drafts import PUBLISH_JOB, publish_key
 from commands.post_rules import INLINE_WAIT_MAX, idempotency_key, may_retry, reason_note, retry_delay
-from commands.post_view import Voice, reason_text
+from commands.post_view import reason_text
 from storage.core import Job, KeyValue
 from storage.db import Database
 from storage.posts import Accounts, Part, Post, Posts
@@ -127,9 +127,7 @@ class Publishing:
             await self._due(job)  # a thread that has begun is finished rather than left half
             return
         await self.posts.set_state(post.id, "missed", due_at=post.due_at)
-        lang = await self.voice.lang(post.room_id)
-        await self.voice.say(post.room_id, "post.missed", id=post.id,
-                             when=format_when(post.due_at or job.due_at, lang=lang, tz=self.voice.tz))
+        await self.voice.say(post.room_id, "post.missed", id=post.id, when=post.due_at or job.due_at)
 
     # ------------------------------------------------------------------ publication
     async def _salt(self) -> str:
@@ -247,6 +245,10 @@ class Publishing:
     def _reply_target(self, post: Post) -> str | None:
         return post.source_event if post.source_room == post.room_id else None
 
+    def _reason(self, note: str) -> Callable[[str], Rich]:
+        """Why a post waits or failed, worded in the language of the room it is said in."""
+        return lambda lang: reason_text(self.voice.speaker(lang), note)
+
     async def _later(self, post: Post, error: RetryableError, *, seconds: float | None = None) -> None:
         note = reason_note(error)
         async with self.db.transaction():
@@ -262,9 +264,7 @@ class Publishing:
             await self.scheduler.schedule(PUBLISH_JOB, publish_key(post.id), due,
                                           {"post": post.id, "revision": fresh.revision})
             if fresh.note is None:  # tell once, not at every round
-                await self.voice.send(post.room_id, lambda say, lang: say(
-                    "post.delayed", id=post.id, reason=reason_text(say, note),
-                    when=format_when(due, lang=lang, tz=self.voice.tz)))
+                await self.voice.say(post.room_id, "post.delayed", id=post.id, reason=self._reason(note), when=due)
         log.info("post %d: %s; next attempt at %s", post.id, error.reason, due.isoformat())
 
     async def _fail(self, post: Post, key: str, note: str, *, reason: str | None = None, **params: object) -> None:
@@ -274,7 +274,8 @@ class Publishing:
             done = [p for p in parts if p.sent]
             await self.posts.set_state(post.id, "failed", note=note, due_at=post.due_at)
 
-            def build(say, lang) -> Rich:
+            def build(lang: str) -> Rich:
+                say = self.voice.speaker(lang)
                 out = [say(key, id=post.id, account=post.account, reason=reason_text(say, note), **params)]
                 if done:
                     out.append(say("post.failed.partial", len(done), id=post.id, total=len(parts),
@@ -297,7 +298,7 @@ class Publishing:
 
     async def organiser_rooms(self, account: str) -> list[str]:
         """Where news about an account goes: organiser rooms that drafted for it, else every organiser room."""
-        organisers = await self.voice.organiser_rooms()
+        organisers = await self.voice.organiser_rooms(safe_spaces=False)
         used = [r for r in await self.posts.rooms_for_account(account) if r in organisers]
         return used or organisers
 
@@ -341,5 +342,4 @@ class Publishing:
             if isinstance(error, AuthError):
                 await self.disable(post.account, error.reason)
             await self.posts.set_state(post.id, "published" if post.url else "failed", note=note)
-            await self.voice.send(post.room_id, lambda say, lang: say(
-                key, id=post.id, reason=reason_text(say, note), **params), reply_to=reply_to)
+            await self.voice.say(post.room_id, key, id=post.id, reason=self._reason(note), reply_to=reply_to, **params)

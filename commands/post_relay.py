@@ -14,8 +14,8 @@ from datetime import timedelta
 from bot.ports import AuthError, Clock, Mention, PublishError, Publisher
 from bot.render import Rich, link
 from bot.scheduler import JobHandler, Scheduler
+from bot.voice import Voice
 from commands.post_publish import Publishing
-from commands.post_view import Voice
 from storage.core import Job, Jobs
 from storage.db import Database
 from storage.posts import Accounts
@@ -82,7 +82,8 @@ class Relay:
                     if not await self.accounts.relay_once(account, mention.id) or not polled:
                         continue
                     for room_id in rooms:
-                        await self.voice.send(room_id, lambda say, lang, m=mention: _relay_text(say, account, m))
+                        await self.voice.send(room_id, lambda lang, m=mention: _relay_text(
+                            self.voice.speaker(lang), account, m))
                     relayed += 1
                 newest = mentions[-1].id if mentions else (since or "")
                 await self.accounts.set_since_id(account, newest)

@@ -1,59 +1,18 @@
-"""What organisers see of a post: the preview (exactly the thread that will go out), the queue, and a voice
-for messages that are not answers to a command (publication results, missed posts, relayed mentions)."""
+"""What organisers see of a post: the preview (exactly the thread that will go out) and the queue, worded
+through a Say (ctx.rich, or bot.voice.Voice.speaker for messages that are not answers to a command)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 
 from bot.errors import UserError
-from bot.i18n import I18n
-from bot.messenger import Messenger
-from bot.render import Rich, bullets, fmt, lines, plain
+from bot.render import Rich, bullets, lines, plain
 from bot.timeformat import format_weekday_date, format_when
+from bot.voice import Say
 from commands.post_rules import GROUPS, list_group, missing_alt, split_note
-from storage.core import Rooms
 from storage.posts import Image, Part, Post
 
-Say = Callable[..., Rich]  # (key, n=None, **params) -> Rich in one language
 EXCERPT = 60
-
-
-class Voice:
-    """Messages in a room's language outside a command (no Ctx there)."""
-
-    def __init__(self, i18n: I18n, rooms: Rooms, messenger: Messenger, default_language: str, tz: str) -> None:
-        self.i18n, self.rooms, self.messenger = i18n, rooms, messenger
-        self.default_language, self.tz = default_language, tz
-
-    async def lang(self, room_id: str) -> str:
-        return await self.rooms.language(room_id) or self.default_language
-
-    def speaker(self, lang: str) -> Say:
-        def say(key: str, n: int | None = None, **params: Any) -> Rich:
-            if n is not None:
-                params.setdefault("n", n)
-            return fmt(self.i18n.template(lang, key, n), **params)
-        return say
-
-    async def say(self, room_id: str, key: str, n: int | None = None, *, reply_to: str | None = None,
-                  **params: Any) -> None:
-        say = self.speaker(await self.lang(room_id))
-        await self.messenger.send(room_id, say(key, n, **params), reply_to=reply_to)
-
-    async def send(self, room_id: str, build: Callable[[Say, str], Rich], *, reply_to: str | None = None) -> None:
-        """build(say, lang) -> Rich, in the room's language."""
-        lang = await self.lang(room_id)
-        await self.messenger.send(room_id, build(self.speaker(lang), lang), reply_to=reply_to)
-
-    async def organiser_rooms(self) -> list[str]:
-        """Where organisers are spoken to: their rooms, never a safe space (sorted, so the first is stable)."""
-        organisers = {r for r, _ in await self.rooms.with_role("organisers")}
-        organisers -= {r for r, _ in await self.rooms.with_role("safespace")}
-        return sorted(organisers)
-
-    async def dm(self, user_id: str, lang: str, key: str, **params: Any) -> None:
-        await self.messenger.dm(user_id, self.speaker(lang)(key, **params))
 
 
 def state_named(err: UserError, name: Callable[[str], object]) -> UserError:

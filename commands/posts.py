@@ -14,12 +14,13 @@ from bot.grammar import Command, Int, Number, Setting, Text, Word, YesNo, bind, 
 from bot.converters import When
 from bot.ports import Incoming
 from bot.render import Rich, lines, plain
+from bot.voice import Voice
 from commands.post_drafts import Content, Drafts, publish_key
 from commands.post_mirror import Mirror
 from commands.post_publish import Publishing
 from commands.post_relay import Relay
 from commands.post_rules import ContentWarning, LanguageCode, Visibility
-from commands.post_view import Voice, preview, queue, state_named, status_line
+from commands.post_view import preview, queue, state_named, status_line
 from storage.core import Rooms
 from storage.posts import UNPUBLISHED, Accounts, MirrorRooms, Post, Posts
 
@@ -269,11 +270,9 @@ class PostsFeature(Feature):
 POST_COMMAND: Command = PostsFeature.post.__plenum_command__  # type: ignore[attr-defined]
 
 
-def build_posts_feature(config, db, chat, clock, i18n, kv, rooms, jobs, messenger, scheduler,
-                        publishers) -> PostsFeature:
+def build_posts_feature(config, db, chat, clock, voice, kv, rooms, jobs, scheduler, publishers) -> PostsFeature:
     """Wire the announcements feature (one line in bot/app.py:build_app)."""
     posts, accounts = Posts(db), Accounts(db)
-    voice = Voice(i18n, rooms, messenger, config.bot.language, config.bot.timezone)
     drafts = Drafts(posts, publishers, scheduler, config.bot.approvals_required,
                     timedelta(minutes=config.bot.grace_minutes))
     publishing = Publishing(db, posts, accounts, publishers, chat, voice, scheduler, clock, kv,

@@ -14,8 +14,9 @@ from bot.feature import Ctx, Feature
 from bot.grammar import Text, command
 from bot.ports import Incoming, RoomInfo
 from bot.render import Rich, lines, plain
+from bot.voice import Voice
 from commands.powerlevels import WRITE_LEVEL, missing_powers, muted_power_levels
-from commands.spacebook import SpaceBook, SpaceName, SpaceOption, rich_in, room_name
+from commands.spacebook import SpaceBook, SpaceName, SpaceOption
 from storage.core import Rooms
 from storage.safespace import Admissions, Requests, SafeSpace, SafeSpaces
 
@@ -27,8 +28,9 @@ class SafeSpaceFeature(Feature):
     event_types = frozenset({"m.room.member"})
 
     def __init__(self, book: SpaceBook, spaces: SafeSpaces, admissions: Admissions, requests: Requests,
-                 rooms: Rooms) -> None:
+                 rooms: Rooms, voice: Voice) -> None:
         self.book, self.spaces, self.admissions, self.requests, self.rooms = book, spaces, admissions, requests, rooms
+        self.voice = voice
 
     # ------------------------------------------------------------------ organisers
     @command("room safespace", aliases=["raum schutzraum"], who="organiser", where="room")
@@ -72,11 +74,10 @@ class SafeSpaceFeature(Feature):
         await self.spaces.set_rules(ctx.room_id, text)
         await ctx.reply("safespace.rules_set")
 
-    @staticmethod
-    def _rules(ctx: Ctx, space: SafeSpace, lang: str | None = None) -> Rich:
+    def _rules(self, ctx: Ctx, space: SafeSpace, lang: str | None = None) -> Rich:
         if space.rules:
             return plain(space.rules)
-        return rich_in(ctx, lang or ctx.lang, "safespace.default_rules")
+        return self.voice.rich(lang or ctx.lang, "safespace.default_rules")
 
     # ------------------------------------------------------------------ admission, direct chat
     @command("safespace", aliases=["schutzraum", "schutzräume", "schutzraeume"], where="dm")
@@ -121,12 +122,12 @@ class SafeSpaceFeature(Feature):
             raise UserError("safespace.already_requested", name=info.name, usage=False)
         await self.admissions.set(space.room_id, user_id, "asked")
         decided = await self._needs_decision(ctx, space, user_id)
-        lang = ctx.lang if reply else await self.book.language(space.room_id)
+        lang = ctx.lang if reply else await self.voice.lang(space.room_id)
         message = lines([
-            rich_in(ctx, lang, "safespace.knocked" if not reply else "safespace.rules_for", name=info.name),
+            self.voice.rich(lang, "safespace.knocked" if not reply else "safespace.rules_for", name=info.name),
             self._rules(ctx, space, lang),
-            rich_in(ctx, lang, "safespace.declaration", name=info.name),
-            rich_in(ctx, lang, "safespace.confirm_then_request" if decided else "safespace.confirm_then_invite"),
+            self.voice.rich(lang, "safespace.declaration", name=info.name),
+            self.voice.rich(lang, "safespace.confirm_then_request" if decided else "safespace.confirm_then_invite"),
         ])
         if reply:
             await ctx.reply_rich(message)
@@ -156,18 +157,14 @@ class SafeSpaceFeature(Feature):
                 raise UserError("safespace.no_awareness_room", usage=False)
             await self.admissions.drop(found.room_id, ctx.sender)
             number = await self.requests.open(found.room_id, ctx.sender)
-            lang = await self.book.language(awareness)
-            await ctx.messenger.send(awareness, rich_in(ctx, lang, "awareness.request", number=number,
-                                                        user=ctx.sender, name=info.name))
+            await self.voice.say(awareness, "awareness.request", number=number, user=ctx.sender, name=info.name)
             await ctx.reply("safespace.request_sent", name=info.name)
             return
         await ctx.chat.invite(found.room_id, ctx.sender)
         await self.admissions.set(found.room_id, ctx.sender, "admitted")
         awareness = await self.book.awareness_room()
         if awareness is not None:
-            lang = await self.book.language(awareness)
-            await ctx.messenger.send(awareness, rich_in(ctx, lang, "awareness.log_invited", user=ctx.sender,
-                                                        name=info.name))
+            await self.voice.say(awareness, "awareness.log_invited", user=ctx.sender, name=info.name)
         await ctx.reply("safespace.invited", name=info.name)
 
     @command("accept", aliases=["akzeptieren", "annehmen"], where="dm")
@@ -230,24 +227,24 @@ class SafeSpaceFeature(Feature):
         if admission is not None and admission.state == "joined":
             return  # a profile change, not a new arrival
         await self.admissions.set(space.room_id, user, "joined")
-        lang = await self.book.language(space.room_id)
+        lang = await self.voice.lang(space.room_id)
         await ctx.messenger.dm(user, lines([
-            rich_in(ctx, lang, "safespace.welcome", name=info.name),
+            self.voice.rich(lang, "safespace.welcome", name=info.name),
             self._rules(ctx, space, lang),
-            rich_in(ctx, lang, "safespace.accept_prompt", name=info.name),
+            self.voice.rich(lang, "safespace.accept_prompt", name=info.name),
         ]))
 
     # ------------------------------------------------------------------ privacy
     async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:
         out = []
         for admission in await self.admissions.of_user(user_id):
-            out.append(ctx.rich("safespace.mydata_admission", name=await room_name(ctx.chat, admission.room_id),
+            out.append(ctx.rich("safespace.mydata_admission", name=await self.voice.room_name(admission.room_id),
                                 state=ctx.t("safespace.state." + admission.state)))
         for request in await self.requests.of_user(user_id):
             out.append(ctx.rich("safespace.mydata_request", number=request.id,
-                                name=await room_name(ctx.chat, request.room_id)))
+                                name=await self.voice.room_name(request.room_id)))
         for room_id in await self.admissions.removals_of(user_id):
-            out.append(ctx.rich("safespace.mydata_removed", name=await room_name(ctx.chat, room_id)))
+            out.append(ctx.rich("safespace.mydata_removed", name=await self.voice.room_name(room_id)))
         return out
 
     async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:

@@ -1,4 +1,4 @@
-"""Finding safe spaces and the awareness room, naming rooms, and the argument types naming spaces
+"""Finding safe spaces and the awareness room, and the argument types naming spaces
 (shared by commands/safespace.py, commands/awareness.py and commands/speakers.py)."""
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from bot.errors import UserError
 from bot.feature import Ctx
 from bot.grammar import Choice, Text
 from bot.ports import Chat, RoomInfo
-from bot.render import Rich, fmt
 from storage.core import Rooms
 from storage.safespace import SafeSpace, SafeSpaces
 
@@ -18,8 +17,8 @@ _NUMBER = re.compile(r"^#?(\d+)$")
 class SpaceBook:
     """Finding safe spaces by name, alias or number; the awareness room; who belongs to the group."""
 
-    def __init__(self, spaces: SafeSpaces, rooms: Rooms, default_language: str) -> None:
-        self.spaces, self.rooms, self.default_language = spaces, rooms, default_language
+    def __init__(self, spaces: SafeSpaces, rooms: Rooms) -> None:
+        self.spaces, self.rooms = spaces, rooms
 
     async def listing(self, chat: Chat) -> list[tuple[SafeSpace, RoomInfo]]:
         out = []
@@ -57,9 +56,6 @@ class SpaceBook:
                 return True
         return False
 
-    async def language(self, room_id: str) -> str:
-        return await self.rooms.language(room_id) or self.default_language
-
     async def is_group_member(self, chat: Chat, user_id: str) -> bool:
         """Shares a group room (not just a direct chat) with the bot: strangers cannot ask or report."""
         for room_id in await chat.joined_rooms():
@@ -71,17 +67,6 @@ class SpaceBook:
     async def require_member(self, ctx: Ctx) -> None:
         if not await self.is_group_member(ctx.chat, ctx.sender):
             raise UserError("safespace.members_only", usage=False)
-
-
-async def room_name(chat: Chat, room_id: str) -> str:
-    """The room's name, or its id once the bot is no longer in it."""
-    info = await chat.room_info(room_id)
-    return info.name if info is not None else room_id
-
-
-def rich_in(ctx: Ctx, lang: str, key: str, **params) -> Rich:
-    """A catalogue message in another language than the command's (e.g. the space's, for a DM)."""
-    return fmt(ctx.i18n.template(lang, key), **params)
 
 
 class SpaceName(Text):

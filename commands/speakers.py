@@ -10,7 +10,7 @@ from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Choice, command
 from bot.render import Rich, lines, mention, plain
-from commands.spacebook import room_name
+from bot.voice import Voice
 from commands.speakerorder import FINTA, GO, OPEN, next_speaker, speaking_order
 from storage.safespace import SpeakersLists
 
@@ -31,8 +31,8 @@ class SpeakList(Choice):
 class Speakers(Feature):
     name = "speakers"
 
-    def __init__(self, lists: SpeakersLists) -> None:
-        self.lists = lists
+    def __init__(self, lists: SpeakersLists, voice: Voice) -> None:
+        self.lists, self.voice = lists, voice
 
     def _label(self, ctx: Ctx, list_: str) -> str:
         return ctx.t("speakers.list." + list_)
@@ -100,9 +100,8 @@ class Speakers(Feature):
             out.append(ctx.rich("speakers.mydata_spoken", len(spoken), rooms=await self._names(ctx, spoken)))
         return out
 
-    @staticmethod
-    async def _names(ctx: Ctx, room_ids: list[str]) -> str:
-        return ", ".join([await room_name(ctx.chat, room_id) for room_id in room_ids])
+    async def _names(self, ctx: Ctx, room_ids: list[str]) -> str:
+        return ", ".join([await self.voice.room_name(room_id) for room_id in room_ids])
 
     async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:
         n = await self.lists.forget_user(user_id)

@@ -16,8 +16,9 @@ from bot.feature import Ctx, Feature
 from bot.ports import Clock, Incoming
 from bot.render import mention
 from bot.scheduler import JobHandler, Scheduler
+from bot.voice import Voice
 from commands.duty_planner import WELCOME_NAMES, Planner
-from commands.duty_text import Voice
+from commands.duty_text import organisers_room
 from storage.core import Job, Rooms
 from storage.duties import Duties, Duty, Turns, Welcomes
 
@@ -63,7 +64,7 @@ class WelcomeFeature(Feature):
         buddy = await self.planner.pick(duty, when, user)
         if buddy is None:
             await self.welcomes.add(ev.room_id, user, "nobody", ctx.now, duty_id=duty.id)
-            target = await self.voice.organisers_room(ev.room_id)
+            target = await organisers_room(self.voice, ev.room_id)
             await self.voice.say(target, "welcome.nobody", user=user, duty=duty.name,
                                  room=await self.voice.room_name(ev.room_id))
             return
