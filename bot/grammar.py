@@ -44,6 +44,14 @@ class Text(Converter):
         return raw.strip()
 
 
+class Line(Text):
+    """Rest-of-line text as one line: runs of spaces and line breaks become one space."""
+
+    @classmethod
+    def convert(cls, ctx: Any, raw: str) -> str:
+        return " ".join(raw.split())
+
+
 class Int(Converter):
     label = "number"
 

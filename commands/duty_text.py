@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
-from bot.grammar import Converter
+from bot.grammar import Converter, Line
 from bot.i18n import I18n
 from bot.converters import Day
 from bot.render import Rich, join, lines, mention, plain
@@ -35,15 +35,10 @@ class DutyName(Converter):
         return name
 
 
-class DutyAndDay(Converter):
+class DutyAndDay(Line):
     """`<duty> <date>`: split by the handler, which knows the duty names."""
 
-    shape = "rest"
     label = "duty_date"
-
-    @classmethod
-    def convert(cls, ctx, raw: str) -> str:
-        return " ".join(raw.split())
 
 
 class RecurrenceText(Converter):

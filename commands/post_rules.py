@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.errors import UserError
-from bot.grammar import Choice, Converter
+from bot.grammar import Choice, Converter, Line
 from bot.i18n import LANGUAGE_WORDS
 from bot.ports import AuthError, PermanentError, RetryableError
 
@@ -45,13 +45,8 @@ class LanguageCode(Converter):
         return value
 
 
-class ContentWarning(Converter):
-    shape = "rest"
+class ContentWarning(Line):
     label = "cw"
-
-    @classmethod
-    def convert(cls, ctx, raw: str) -> str:
-        return " ".join(raw.split())
 
 
 def idempotency_key(salt: str, post_id: int, revision: int, idx: int) -> str:
