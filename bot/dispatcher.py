@@ -152,7 +152,7 @@ class Dispatcher:
         except Exception:  # noqa: BLE001 - the one place that turns crashes into a polite reply
             ref = error_ref()
             log.exception("internal error ref=%s in command %s (event %s)", ref, cmd.name, ev.event_id)
-            await ctx.reply("error.internal", ref=ref)
+            await ctx.reply_rich(ctx.rich("error.internal", ref=ref))  # ref= of reply() names the outbox row
         return True
 
     async def reply_error(self, ctx: Ctx, cmd: Command, err: UserError) -> None:
