@@ -27,6 +27,7 @@ from commands.speakers import Speakers
 from storage.core import DirectRooms, HandledEvents, Jobs, KeyValue, Outbox, Rooms
 from storage.db import Database
 from storage.polls import PollRepo
+from storage.roles import Anchors
 from storage.safespace import Admissions, Reports, Requests, SafeSpaces, SpeakersLists
 from storage.schema import REGISTRY
 
@@ -43,6 +44,7 @@ class App:
     kv: KeyValue
     rooms: Rooms
     dms: DirectRooms
+    anchors: Anchors
     messenger: Messenger
     delivery: Delivery
     scheduler: Scheduler
@@ -95,7 +97,8 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
     delivery = Delivery(db, outbox, dms, kv, chat, clock)
     messenger = Messenger(outbox, clock, delivery.wake)
     scheduler = Scheduler(db, jobs, clock, timedelta(minutes=config.bot.grace_minutes), delivery.wake)
-    perms = Permissions(chat, config.bot.admins)
+    anchors = Anchors(db)
+    perms = Permissions(chat, config.bot.admins, anchors.direct_joins)
     voice = Voice(i18n, rooms, messenger, chat, config.bot.language, config.bot.timezone)  # messages outside a command
 
     help_feature = Help()
@@ -106,7 +109,7 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
     features: list[Feature] = [
         help_feature,
         privacy,
-        RoomsFeature(rooms, [a.name for a in config.mastodon]),
+        RoomsFeature(rooms, anchors, voice, [a.name for a in config.mastodon]),
         SafeSpaceFeature(book, spaces, admissions, requests, rooms, voice),
         Awareness(book, spaces, admissions, requests, reports, dms, scheduler, voice),
         Speakers(SpeakersLists(db), voice),
@@ -128,6 +131,6 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
     help_feature.bind(registry, dispatcher.usage)
     privacy.bind(features)
     pipeline = Pipeline(db, handled, rooms, dms, chat, dispatcher, features, clock, delivery.wake)
-    return App(config=config, db=db, clock=clock, chat=chat, i18n=i18n, kv=kv, rooms=rooms, dms=dms, messenger=messenger,
+    return App(config=config, db=db, clock=clock, chat=chat, i18n=i18n, kv=kv, rooms=rooms, dms=dms, anchors=anchors, messenger=messenger,
                delivery=delivery, scheduler=scheduler, dispatcher=dispatcher, pipeline=pipeline, features=features,
                publishers=publishers)

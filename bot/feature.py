@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -17,11 +18,16 @@ ORGANISER_LEVEL = 50
 
 
 class Permissions:
-    """Organiser = admin from the config, or power level >= 50 in the room (v12 creators count)."""
+    """Organiser = admin from the config, or power level >= 50 in the room (v12 creators count).
 
-    def __init__(self, chat: Chat, admins: list[str]) -> None:
+    Trust beyond one room (accepting an invitation, founding a trust-anchor role when no admin is
+    configured) needs more: see `vouched`.
+    """
+
+    def __init__(self, chat: Chat, admins: list[str], direct_joins: Callable[[], Awaitable[set[str]]]) -> None:
         self.chat = chat
         self.admins = frozenset(admins)
+        self.direct_joins = direct_joins  # rooms the bot entered as a direct chat: they never vouch
 
     def is_admin(self, user_id: str) -> bool:
         return user_id in self.admins
@@ -32,12 +38,31 @@ class Permissions:
         info = await self.chat.room_info(room_id)
         return info is not None and info.level(user_id) >= ORGANISER_LEVEL
 
-    async def organiser_anywhere(self, user_id: str) -> bool:
-        if user_id in self.admins:
-            return True
+    async def group_rooms(self) -> list[RoomInfo]:
+        """Rooms the bot is in that are no direct chat and were not entered as one."""
+        direct = await self.direct_joins()
+        found = []
         for room_id in await self.chat.joined_rooms():
-            if await self.is_organiser(room_id, user_id):
-                return True
+            info = await self.chat.room_info(room_id)
+            if info is not None and not info.is_direct and room_id not in direct:
+                found.append(info)
+        return found
+
+    async def vouched(self, user_id: str, room_id: str | None = None) -> bool:
+        """An admin, or an organiser of a group room (room_id, else any the bot is in) where another
+        organiser is an admin or someone the bot knows from another group room. Power in a direct chat,
+        or in a room whose only organisers are the user and strangers, vouches for nothing."""
+        if self.is_admin(user_id):
+            return True
+        groups = await self.group_rooms()
+        for info in groups:
+            if (room_id is not None and info.room_id != room_id) or info.level(user_id) < ORGANISER_LEVEL:
+                continue
+            for other in info.members:
+                if other in (user_id, self.chat.own_user_id) or info.level(other) < ORGANISER_LEVEL:
+                    continue
+                if self.is_admin(other) or any(other in g.members for g in groups if g.room_id != info.room_id):
+                    return True
         return False
 
 

@@ -33,8 +33,9 @@ def make_publishers(config: Config) -> dict[str, Publisher]:
 
 
 async def invite_allowed(app: App, inviter: str | None, direct: bool) -> bool:
-    """CONTRACT.md: a direct chat from anyone who shares a room with the bot; other rooms only
-    from an admin or from an organiser of a room the bot is in."""
+    """CONTRACT.md: a direct chat from anyone who shares a room with the bot; other rooms only from an
+    admin or from an organiser whom a group room vouches for (Permissions.vouched: power in a direct
+    chat or in a room of one's own counts for nothing)."""
     if inviter is None:
         return False
     perms = app.dispatcher.perms
@@ -46,7 +47,13 @@ async def invite_allowed(app: App, inviter: str | None, direct: bool) -> bool:
             if info is not None and inviter in info.members:
                 return True
         return False
-    return await perms.organiser_anywhere(inviter)
+    if await perms.vouched(inviter):
+        return True
+    if not perms.admins and not await perms.group_rooms():
+        # no admin configured and no group room yet: whoever runs the bot brings it into its first room
+        log.warning("no admins configured: joining the first group room on invitation by %s", inviter)
+        return True
+    return False
 
 
 async def handle_invites(app: App, adapter: MatrixAdapter, resp) -> bool:
@@ -62,6 +69,7 @@ async def handle_invites(app: App, adapter: MatrixAdapter, resp) -> bool:
                 if direct and inviter:
                     async with app.db.transaction():
                         await app.dms.remember(inviter, room_id)
+                        await app.anchors.mark_direct(room_id)
         else:
             log.info("declined invite to %s from %s", room_id, inviter)
             await adapter.decline(room_id)

@@ -33,8 +33,11 @@ class SafeSpaceFeature(Feature):
         self.voice = voice
 
     # ------------------------------------------------------------------ organisers
-    @command("room safespace", aliases=["raum schutzraum"], who="organiser", where="room")
+    @command("room safespace", aliases=["raum schutzraum"], where="room")
     async def mark(self, ctx: Ctx, option: SpaceOption = None, other: SpaceOption = None):
+        """An organiser of this room or a member of the awareness team (PRODUCT.md), if the bot has the power."""
+        if not (await ctx.is_organiser() or await self.book.is_awareness_member(ctx.chat, ctx.sender)):
+            raise UserError("safespace.mark_who", usage=False)
         options = {option, other} - {None}
         if "announcements" in (await self.rooms.get(ctx.room_id)).roles:
             raise UserError("safespace.is_announcements", usage=False)

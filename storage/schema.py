@@ -5,11 +5,12 @@ from storage import core
 from storage import duties
 from storage import polls
 from storage import posts
+from storage import roles
 from storage import safespace
 from storage.db import Registry
 
 REGISTRY: Registry = {
-    "core": core.MIGRATIONS,
+    "core": [*core.MIGRATIONS, *roles.MIGRATIONS],  # the anchor roles constrain core's room_roles
     "duties": duties.MIGRATIONS,
     "safespace": safespace.MIGRATIONS,
     "posts": posts.MIGRATIONS,

@@ -50,7 +50,7 @@ async def start(tmp_path) -> Conversation:
     for user in (ALICE, BOB, CAROL, ORGA, AWA, EVE):
         chat.add_room(dm(user), [user])
     conv = await start_conversation(tmp_path, chat, rate_limit=1000)
-    await conv.reply(AWA, "!raum awareness", AWARE)
+    await conv.reply("@admin:test", "!raum awareness", AWARE)
     return conv
 
 

@@ -51,7 +51,9 @@ async def test_plain_text_in_group_room_is_not_a_command(conv):
 async def test_organiser_only_refusal_names_who_may(conv):
     answer = await conv.reply(ALICE, "!raum orga", ROOM)
     assert "Organisator*innen" in answer.body
-    answer = await conv.reply(ORGA, "!raum orga", ROOM)
+    answer = await conv.reply(ORGA, "!raum orga", ROOM)  # an organiser, but the role is founded by an admin
+    assert "Admin-Person" in answer.body
+    answer = await conv.reply("@admin:test", "!raum orga", ROOM)
     assert "Orga-Raum" in answer.body
     shown = await conv.reply(ALICE, "!raum", ROOM)
     assert "Orga-Raum" in shown.body

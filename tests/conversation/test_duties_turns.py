@@ -76,7 +76,7 @@ async def test_nobody_in_the_pool_is_announced_as_open(duty_conv):
 
 
 async def test_unconfirmed_turn_is_escalated_once_to_the_organisers(duty_conv):
-    await duty_conv.reply(ORGA, "!raum orga", ORGS)
+    await duty_conv.reply("@admin:test", "!raum orga", ORGS)
     await minutes_duty(duty_conv, members=(ALICE,))
     sent = await advance_to(duty_conv, local(2026, 11, 25, 18) + timedelta(minutes=1))
     escalations = [s for s in sent if s.body.startswith("⚠️")]

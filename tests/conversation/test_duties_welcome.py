@@ -70,7 +70,7 @@ async def test_only_in_a_welcome_room(duty_conv):
 
 
 async def test_nobody_available_tells_the_organisers(duty_conv):
-    await duty_conv.reply(ORGA, "!raum orga", ORGS)
+    await duty_conv.reply("@admin:test", "!raum orga", ORGS)
     await welcome_room(duty_conv, ALICE)
     await duty_conv.reply(ALICE, "!abwesend 20.11. 30.11.", ROOM)
     sent = await join(duty_conv, NEW)

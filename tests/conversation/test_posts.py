@@ -70,7 +70,7 @@ async def test_post_only_in_organisers_room_and_never_in_a_safe_space(pconv):
     answer = await pconv.reply(ANNA, "!beitrag Hallo", PLAIN)
     assert "im Orga-Raum" in answer.body
     async with pconv.app.db.transaction():
-        await pconv.app.rooms.set_role(PLAIN, "organisers")
+        await pconv.app.anchors.move("organisers", None, PLAIN)
         await pconv.app.rooms.set_role(PLAIN, "safespace")
     answer = await pconv.reply(ANNA, "!beitrag Hallo", PLAIN)
     assert "In einem Schutzraum entwerfe ich keine Beiträge" in answer.body
@@ -185,7 +185,7 @@ async def test_alt_text_limit_and_unknown_picture(pconv):
 async def test_limits_come_from_the_instance(tmp_path):
     conv = await open_conversation(tmp_path)
     conv.pub.instance = InstanceLimits(max_characters=100, max_media=1)
-    await conv.reply(ANNA, "!raum orga", ORGA)
+    await conv.reply("@admin:test", "!raum orga", ORGA)
     answer = await conv.reply(ANNA, "!beitrag " + "Ein Satz mit etwas Inhalt. " * 6, ORGA)
     assert "── Teil 1 von 2 ──" in answer.body
     await conv.app.db.close()
@@ -193,7 +193,7 @@ async def test_limits_come_from_the_instance(tmp_path):
 
 async def test_approvals_required_two_needs_two_other_people(tmp_path):
     conv = await open_conversation(tmp_path, approvals_required=2)
-    await conv.reply(ANNA, "!raum orga", ORGA)
+    await conv.reply("@admin:test", "!raum orga", ORGA)
     answer = await conv.reply(ANNA, "!beitrag Hallo", ORGA)
     assert "Braucht noch 2 Freigaben von anderen Personen" in answer.body
     answer = await conv.reply(BEN, "!freigeben 1", ORGA)
@@ -211,7 +211,7 @@ async def test_approvals_required_two_needs_two_other_people(tmp_path):
 
 async def test_no_approval_needed_when_configured_zero(tmp_path):
     conv = await open_conversation(tmp_path, approvals_required=0)
-    await conv.reply(ANNA, "!raum orga", ORGA)
+    await conv.reply("@admin:test", "!raum orga", ORGA)
     answer = await conv.reply(ANNA, "!beitrag Sofort raus", ORGA)
     assert "Geht jetzt raus." in answer.body
     await settle(conv)

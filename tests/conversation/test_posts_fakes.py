@@ -151,7 +151,7 @@ async def settle(conv, delta: timedelta = timedelta(0)) -> list:
 @pytest.fixture
 async def pconv(tmp_path):
     conv = await open_conversation(tmp_path)
-    await conv.reply(ANNA, "!raum orga", ORGA)
+    await conv.reply("@admin:test", "!raum orga", ORGA)
     await settle(conv)  # first mention poll: sets the starting point
     yield conv
     await conv.feature.publishing.settle()

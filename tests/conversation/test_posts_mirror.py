@@ -12,7 +12,7 @@ NEWS = "!news:test"
 
 async def news_room(conv, account: str = "main") -> None:
     conv.chat.add_room(NEWS, [ANNA, BEN, MIA, ADMIN], power={ANNA: 50, BEN: 50}, name="Neuigkeiten")
-    answer = await conv.reply(ANNA, f"!raum ankündigungen {account}", NEWS)
+    answer = await conv.reply("@admin:test", f"!raum ankündigungen {account}", NEWS)
     assert "Ankündigungen" in answer.body
 
 
@@ -133,7 +133,7 @@ async def test_mentions_are_relayed_once_each_with_a_link(pconv):
 async def test_first_poll_does_not_dump_old_mentions(tmp_path):
     conv = await open_conversation(tmp_path)
     conv.pub.mention("old@elsewhere.test", "von vor dem Start")
-    await conv.reply(ANNA, "!raum orga", ORGA)
+    await conv.reply("@admin:test", "!raum orga", ORGA)
     sent = await settle(conv, timedelta(minutes=5))
     assert not [s for s in sent if "Nachricht an main" in s.body]
     conv.pub.mention("new@elsewhere.test", "neu")

@@ -166,7 +166,7 @@ async def test_rejected_token_disables_the_account_and_tells_admins_and_room(pco
 async def test_due_while_down_within_grace_is_published_once_at_start(tmp_path):
     chat = make_chat()
     conv = await open_conversation(tmp_path, chat)
-    await conv.reply(ANNA, "!raum orga", ORGA)
+    await conv.reply("@admin:test", "!raum orga", ORGA)
     await approved(conv, "Pünktlich", "\num: 21.11.2026 11:10")
     await conv.app.db.close()  # down at 11:00, due 11:10, back at 11:40
     conv.clock.advance(timedelta(minutes=40))
@@ -182,7 +182,7 @@ async def test_due_while_down_within_grace_is_published_once_at_start(tmp_path):
 async def test_due_while_down_beyond_grace_asks_the_organisers(tmp_path):
     chat = make_chat()
     conv = await open_conversation(tmp_path, chat)
-    await conv.reply(ANNA, "!raum orga", ORGA)
+    await conv.reply("@admin:test", "!raum orga", ORGA)
     await approved(conv, "Zu spät", "\num: 21.11.2026 11:10")
     await conv.app.db.close()
     again = await open_conversation(tmp_path, chat, conv.pubs)
@@ -202,7 +202,7 @@ async def test_due_while_down_beyond_grace_asks_the_organisers(tmp_path):
 async def test_crash_between_sending_and_recording_gives_no_duplicate(tmp_path):
     chat = make_chat()
     conv = await open_conversation(tmp_path, chat)
-    await conv.reply(ANNA, "!raum orga", ORGA)
+    await conv.reply("@admin:test", "!raum orga", ORGA)
     conv.pub.hang = asyncio.Event()  # Mastodon creates the status, the answer never arrives
     await approved(conv, "Lang genug für zwei Teile. " * 30)
     await conv.app.scheduler.run_due()
