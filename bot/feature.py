@@ -50,8 +50,8 @@ class Permissions:
 
     async def vouched(self, user_id: str, room_id: str | None = None) -> bool:
         """An admin, or an organiser of a group room (room_id, else any the bot is in) where another
-        organiser is an admin or someone the bot knows from another group room. Power in a direct chat,
-        or in a room whose only organisers are the user and strangers, vouches for nothing."""
+        organiser is an admin or an organiser of another group room too. Power in a direct chat, or in a
+        room whose only organisers are the user and people without standing elsewhere, vouches for nothing."""
         if self.is_admin(user_id):
             return True
         groups = await self.group_rooms()
@@ -61,7 +61,8 @@ class Permissions:
             for other in info.members:
                 if other in (user_id, self.chat.own_user_id) or info.level(other) < ORGANISER_LEVEL:
                     continue
-                if self.is_admin(other) or any(other in g.members for g in groups if g.room_id != info.room_id):
+                if self.is_admin(other) or any(g.level(other) >= ORGANISER_LEVEL and other in g.members
+                                               for g in groups if g.room_id != info.room_id):
                     return True
         return False
 
