@@ -20,6 +20,8 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+EVENT_TRIES = 3  # an event that fails this often outside any handler's own error path is parked
+
 
 class Pipeline:
     def __init__(self, db: Database, handled: HandledEvents, rooms: Rooms, dms: DirectRooms, chat: Chat,
@@ -43,6 +45,25 @@ class Pipeline:
             await self.rooms.set_joined(room_id, ts)
 
     async def handle(self, ev: Incoming) -> None:
+        """Handle one event; an unexpected error never stops the room (or the bot): the event is tried
+        again a few times, then logged with a reference and marked handled so it cannot crash-loop."""
+        for attempt in range(1, EVENT_TRIES + 1):
+            try:
+                await self._handle(ev)
+                return
+            except Exception:  # noqa: BLE001 - the one place where a broken event is parked
+                ref = error_ref()
+                log.exception("could not handle event %s in %s (ref=%s, try %d of %d)", ev.event_id, ev.room_id,
+                              ref, attempt, EVENT_TRIES)
+                await asyncio.sleep(0.05 * attempt)
+        try:
+            async with self.db.transaction():
+                await self.handled.mark(ev.event_id, ev.room_id, self.clock.now())
+            log.error("parked event %s after %d tries; the room goes on", ev.event_id, EVENT_TRIES)
+        except Exception:  # noqa: BLE001 - the database itself is gone: the next sync brings it again
+            log.exception("could not park event %s", ev.event_id)
+
+    async def _handle(self, ev: Incoming) -> None:
         if ev.sender == self.chat.own_user_id:
             return
         if ev.type == "m.room.message" and ev.msgtype == "m.notice":
