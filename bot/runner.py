@@ -47,13 +47,7 @@ async def invite_allowed(app: App, inviter: str | None, direct: bool) -> bool:
             if info is not None and inviter in info.members:
                 return True
         return False
-    if await perms.vouched(inviter):
-        return True
-    if not perms.admins and not await perms.group_rooms():
-        # no admin configured and no group room yet: whoever runs the bot brings it into its first room
-        log.warning("no admins configured: joining the first group room on invitation by %s", inviter)
-        return True
-    return False
+    return await perms.vouched(inviter)
 
 
 async def handle_invites(app: App, adapter: MatrixAdapter, resp) -> bool:
@@ -79,6 +73,10 @@ async def handle_invites(app: App, adapter: MatrixAdapter, resp) -> bool:
 async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, Publisher] | None = None,
                   on_ready: Callable[[App], None] | None = None) -> None:
     """Run until `stop` is set; the command in flight is finished, then everything closes."""
+    if not config.bot.admins:
+        log.warning("no [bot] admins configured: the bot joins group rooms only when an organiser of a room "
+                    "it is in already invites it, and nobody can give a room the organisers, awareness or "
+                    "announcements role for the first time")
     adapter = MatrixAdapter(config)
     await adapter.login()
     app = await build_app(config, adapter, SystemClock(),
