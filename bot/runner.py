@@ -75,8 +75,8 @@ async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, 
     """Run until `stop` is set; the command in flight is finished, then everything closes."""
     if not config.bot.admins:
         log.warning("no [bot] admins configured: the bot joins group rooms only when an organiser of a room "
-                    "it is in already invites it, and nobody can give a room the organisers, awareness or "
-                    "announcements role for the first time")
+                    "it is in already invites it, and the organisers, awareness and announcements roles are founded "
+                    "only by an organiser whom a second organiser with standing in another room vouches for")
     adapter = MatrixAdapter(config)
     await adapter.login()
     app = await build_app(config, adapter, SystemClock(),
