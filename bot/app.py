@@ -129,6 +129,7 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
     )
     dispatcher = Dispatcher(db, registry, i18n, messenger, perms, chat, clock, settings, voice.lang)
     help_feature.bind(registry, dispatcher.usage)
+    dispatcher.hints = help_feature
     privacy.bind(features)
     pipeline = Pipeline(db, handled, rooms, dms, chat, dispatcher, features, clock, delivery.wake)
     return App(config=config, db=db, clock=clock, chat=chat, i18n=i18n, kv=kv, rooms=rooms, dms=dms, anchors=anchors, messenger=messenger,

@@ -102,6 +102,7 @@ class Dispatcher:
         self.perms, self.chat, self.clock, self.settings = perms, chat, clock, settings
         self.language_of = language_of  # async room_id -> its language (Voice.lang: else the default)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
+        self.hints = None  # commands/help.Help once bound: what to say to '!word' that names no command
 
     async def context(self, ev: Incoming, is_dm: bool) -> Ctx:
         lang = await self.language_of(ev.room_id)
@@ -124,7 +125,8 @@ class Dispatcher:
         first, *more = text.split("\n")
         words = first.split()
         cmd, used = self.registry.lookup(words)
-        if cmd is None and not is_dm and not (words and words[0].lower() in self.registry.groups):
+        hint = self.hints.hint(words) if cmd is None and self.hints is not None else None
+        if cmd is None and hint is None and not is_dm:
             return False  # another bot's command in a shared room
         # old messages and floods get no answer, also not "unknown command"
         if self.clock.now() - ev.ts > self.settings.catch_up:
@@ -138,7 +140,10 @@ class Dispatcher:
                 await ctx.reply("error.rate_limited", seconds=int(self.settings.rate_window))
             return True
         if cmd is None:
-            await ctx.reply("error.unknown_command", command=" ".join(words[:2]))
+            if hint is not None:  # a bare group word (!dienst) or a near-miss (!hlife)
+                await self.hints.answer(ctx, hint)
+            else:
+                await ctx.reply("error.unknown_command", command=" ".join(words[:2]))
             return True
         ctx.command = cmd
         rest = first.split(None, used)[used] if len(first.split(None, used)) > used else ""

@@ -232,7 +232,7 @@ async def test_help_lists_duty_commands(duty_conv):
     answer = await duty_conv.reply(ALICE, "!hilfe dienst übernehmen", ROOM)
     assert "!dienst übernehmen <Dienst> <Datum>" in answer.body
     assert "Übernimmt den Einsatz an einem Tag" in answer.body
-    overview = await duty_conv.reply(ALICE, "!hilfe", ROOM)
+    overview = await duty_conv.reply(ALICE, "!hilfe dienste", ROOM)
     for name in ("!dienst anlegen", "!dienst plan", "!dienste", "!abwesend"):
         assert name in overview.body
 

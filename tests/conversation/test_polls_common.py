@@ -67,7 +67,7 @@ async def test_poll_of_another_room_is_unknown_here(conv):
 
 
 async def test_help_names_every_poll_command(conv):
-    answer = await conv.reply(ALICE, "!hilfe", ROOM)
+    answer = await conv.reply(ALICE, "!hilfe termine", ROOM)
     for name in ("!termin", "!umfrage", "!konsens", "!abstimmen", "!ergebnis", "!schliessen", "!umfragen"):
         assert name in answer.body
     answer = await conv.reply(ALICE, "!hilfe termin festlegen", ROOM)

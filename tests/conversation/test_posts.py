@@ -313,7 +313,7 @@ async def test_redacting_an_attached_picture_removes_it(pconv):
 
 
 async def test_help_lists_the_post_commands(pconv):
-    answer = await pconv.reply(ANNA, "!hilfe", ORGA)
+    answer = await pconv.reply(ANNA, "!hilfe ankündigungen", ORGA)
     for name in ("!beitrag", "!alt", "!anhängen", "!freigeben", "!beiträge", "!abbrechen", "!löschen"):
         assert name in answer.body
     answer = await pconv.reply(ANNA, "!hilfe beitrag", ORGA)

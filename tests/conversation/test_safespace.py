@@ -379,7 +379,7 @@ async def test_my_data_and_forget(space):
 
 
 async def test_help_lists_the_safe_space_commands(space):
-    answer = await space.reply(ALICE, "hilfe", dm(ALICE))
+    answer = await space.reply(ALICE, "hilfe schutzraum", dm(ALICE))
     for name in ("!schutzraum", "!bestätigen", "!akzeptieren", "!melden", "!rede", "!redeliste", "!regeln"):
         assert name in answer.body
     detail = await space.reply(ALICE, "hilfe schutzraum beitreten", dm(ALICE))
