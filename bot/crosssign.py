@@ -39,6 +39,7 @@ class CrossSignError(Exception):
 
 def write_private(path: Path, data: dict[str, Any]) -> None:
     """Write JSON readable only by the owner, atomically: a crash leaves the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)  # `plenum crypto restore` into a fresh data_dir
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

@@ -62,3 +62,63 @@ def test_device_is_cross_signed_and_stays_so_across_restarts(synapse, bot_factor
     bot.start()
     assert verified_identity(synapse, observer.access_token, bot.user_id, first_device) == master
     assert "created a new identity" not in bot.new_log()
+
+
+def test_lost_keys_are_never_reset_and_the_recovery_key_takes_over(synapse, bot_factory):
+    observer = synapse.register_user(unique("observer"), "pw-observer")
+    bot = bot_factory()
+    master = verified_identity(synapse, observer.access_token, bot.user_id, device_id(bot))
+    exported = crypto(bot, "export-recovery-key")
+    assert exported.returncode == 0, exported.stderr
+    recovery_key = next(line.strip() for line in exported.stdout.splitlines() if line.startswith("    "))
+    again = crypto(bot, "export-recovery-key")
+    assert recovery_key in again.stdout  # the same key each time, not a new secret storage
+    bot.stop()
+
+    (bot.workdir / "data" / "cross_signing.json").unlink()
+    bot.start()
+    log = bot.new_log()
+    assert "already has a cross-signing identity (master key " + master in log and "plenum crypto restore" in log
+    assert verified_identity(synapse, observer.access_token, bot.user_id, device_id(bot)) == master  # no reset
+    status = crypto(bot, "status")
+    assert status.returncode == 1 and "does not hold" in status.stdout and master in status.stdout
+    check = subprocess.run([sys.executable, "-m", "bot", "check-config", "--config", str(bot.config_path)],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0 and "crypto: " in check.stdout and "plenum crypto restore" in check.stdout
+    bot.stop()
+
+    # a new installation (fresh data_dir, same account) takes over the identity with the recovery key
+    fresh = bot_factory(start=False)
+    fresh.user_id = bot.user_id
+    fresh.config_path.write_text(bot.config_path.read_text().replace(str(bot.workdir / "data"),
+                                                                     str(fresh.workdir / "data")))
+    wrong = crypto(fresh, "restore", stdin=recovery_key[:-2] + ("zz" if not recovery_key.endswith("zz") else "yy"))
+    assert wrong.returncode == 2 and "recovery key" in wrong.stderr
+    restored = crypto(fresh, "restore", stdin=recovery_key + "\n")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert master in restored.stdout
+    fresh.start()
+    assert device_id(fresh) != device_id(bot)
+    assert verified_identity(synapse, observer.access_token, bot.user_id, device_id(fresh)) == master
+    assert "does not hold" not in fresh.new_log()
+    status = crypto(fresh, "status")
+    assert status.returncode == 0 and status.stdout.startswith("cross-signed: yes") and master in status.stdout
+    assert "recovery key: exported" in status.stdout
+
+
+def test_reset_identity_asks_first_then_replaces_the_identity(synapse, bot_factory):
+    observer = synapse.register_user(unique("observer"), "pw-observer")
+    bot = bot_factory()
+    old = verified_identity(synapse, observer.access_token, bot.user_id, device_id(bot))
+    bot.stop()
+    (bot.workdir / "data" / "cross_signing.json").unlink()
+    refused = crypto(bot, "reset-identity", stdin="no\n")
+    assert refused.returncode == 1 and "nothing changed" in refused.stdout
+    assert verified_identity(synapse, observer.access_token, bot.user_id, device_id(bot)) == old
+    reset = crypto(bot, "reset-identity", "--yes")  # Synapse asks for the password (UIA) to replace keys
+    assert reset.returncode == 0, reset.stdout + reset.stderr
+    new = verified_identity(synapse, observer.access_token, bot.user_id, device_id(bot))
+    assert new != old and new.split(":", 1)[1] in reset.stdout
+    bot.start()
+    assert verified_identity(synapse, observer.access_token, bot.user_id, device_id(bot)) == new
+    assert "does not hold" not in bot.new_log()
