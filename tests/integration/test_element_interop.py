@@ -9,12 +9,16 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.integration.botharness import bot_factory  # noqa: F401 - fixture
+from bot.crosssign import public_key
+from tests.integration.botharness import ROOT, bot_factory  # noqa: F401 - fixture
 from tests.integration.conftest import unique
+from tests.integration.identity import verified_identity
 
 JS = Path(__file__).resolve().parent / "js"
 
@@ -69,3 +73,32 @@ def test_without_cross_signing_element_withholds_its_keys(node, synapse, bot_fac
     assert result["joined"], result
     assert not result["replied"] or result["shieldColour"] == "RED", result
     assert "could not decrypt" in bot.log_text()
+
+
+def test_element_opens_the_bots_secret_storage_with_the_recovery_key(node, synapse, bot_factory):
+    """What the bot stores in 4S is what Element's 'verify with recovery key' reads."""
+    bot = bot_factory()
+    exported = subprocess.run([sys.executable, "-m", "bot", "crypto", "export-recovery-key", "--config",
+                               str(bot.config_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert exported.returncode == 0, exported.stderr
+    recovery_key = next(line.strip() for line in exported.stdout.splitlines() if line.startswith("    "))
+    local = json.loads((bot.workdir / "data" / "cross_signing.json").read_text())
+    login = urllib.request.Request(synapse.base_url + "/_matrix/client/v3/login", method="POST", data=json.dumps({
+        "type": "m.login.password", "identifier": {"type": "m.id.user", "user": bot.user_id},
+        "password": bot.password}).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(login, timeout=10) as resp:
+        session = json.loads(resp.read())
+    env = dict(os.environ, HS_URL=synapse.base_url, USER_ID=bot.user_id, ACCESS_TOKEN=session["access_token"],
+               DEVICE_ID=session["device_id"], RECOVERY_KEY=recovery_key)
+    done = subprocess.run([node, "recover.mjs"], cwd=JS, env=env, capture_output=True, text=True, timeout=120)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert done.returncode == 0 and lines, f"recover.mjs failed ({done.returncode}):\n{done.stderr[-3000:]}"
+    result = json.loads(lines[-1])
+    assert result["secretStorageReady"] and result["privateKeysInSecretStorage"], result
+    assert result["privateKeysCachedLocally"] == {"masterKey": True, "selfSigningKey": True,
+                                                  "userSigningKey": True}, result
+    assert result["masterKey"] == public_key(local["master"]), result
+    # and Element, holding the bot's keys now, signed its own new session with them
+    observer = synapse.register_user(unique("observer"), "pw-observer")
+    master = verified_identity(synapse, observer.access_token, bot.user_id, session["device_id"])
+    assert master == "ed25519:" + public_key(local["master"])
