@@ -87,7 +87,16 @@ def test_reset_identity_asks_first_then_replaces_the_identity(synapse, bot_facto
     refused = crypto(bot, "reset-identity", stdin="no\n")
     assert refused.returncode == 1 and "nothing changed" in refused.stdout
     assert verified_identity(synapse, observer.access_token, bot.user_id, device_id(bot)) == old
-    reset = crypto(bot, "reset-identity", "--yes")  # Synapse asks for the password (UIA) to replace keys
+    token = json.loads((bot.workdir / "data" / "device.json").read_text())["access_token"]
+    token_only = bot.workdir / "token-only.toml"
+    token_only.write_text(bot.config_path.read_text().replace(f'password = "{bot.password}"',
+                                                              f'access_token = "{token}"'))
+    no_password = crypto(bot, "reset-identity", "--yes", config=token_only)  # Synapse's UIA needs the password
+    assert no_password.returncode == 2 and "wants the account's password" in no_password.stderr
+    assert "_allow_cross_signing_replacement_without_uia" in no_password.stderr and token not in no_password.stderr
+    assert not (bot.workdir / "data" / "cross_signing.pending.json").exists()
+    assert verified_identity(synapse, observer.access_token, bot.user_id, device_id(bot)) == old
+    reset = crypto(bot, "reset-identity", "--yes")  # with the password configured, UIA is answered
     assert reset.returncode == 0, reset.stdout + reset.stderr
     new = verified_identity(synapse, observer.access_token, bot.user_id, device_id(bot))
     assert new != old and new.split(":", 1)[1] in reset.stdout
