@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -94,7 +94,6 @@ class LocalKeys:
     identity: Identity
     ssss_key_id: str | None = None
     ssss_key: str | None = None  # unpadded base64 of the 32-byte secret storage key
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> "LocalKeys | None":

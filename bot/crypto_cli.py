@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import secrets
@@ -221,15 +222,18 @@ def run(args: argparse.Namespace) -> int:
         print("nothing changed")
         return 1
     if command == "restore":
-        if args.recovery_key_file is None and sys.stdin.isatty():
-            print("recovery key: ", end="", flush=True)
-        source = args.recovery_key_file or sys.stdin
-        work = restore(config, source.readline())
+        if args.recovery_key_file is not None:
+            text = args.recovery_key_file.readline()
+        elif sys.stdin.isatty():
+            text = getpass.getpass("recovery key: ")  # not echoed: it is as good as the private keys
+        else:
+            text = sys.stdin.readline()
+        work = restore(config, text)
     else:
         work = {"status": lambda: status(config), "reset-identity": lambda: reset_identity(config),
                 "export-recovery-key": lambda: export_recovery_key(config, args.replace)}[command]()
     try:
         return asyncio.run(work)
-    except (CrossSignError, ssss.SecretStorageError, aiohttp.ClientError, OSError, ValueError) as exc:
+    except (CrossSignError, ssss.SecretStorageError, aiohttp.ClientError, OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -158,7 +158,7 @@ class MatrixAdapter:
         try:
             async with Homeserver(m.homeserver, m.user_id, self.client.access_token, password) as hs:
                 await ensure_cross_signed(hs, self.data_dir, self.client.device_id)
-        except (CrossSignError, aiohttp.ClientError, OSError, ValueError, asyncio.TimeoutError) as exc:
+        except (CrossSignError, aiohttp.ClientError, OSError, ValueError, KeyError, asyncio.TimeoutError) as exc:
             log.warning("cross-signing failed, the bot keeps working with an unverified device: %s", exc)
             write_status(self.data_dir, "failed", f"cross-signing failed at the last start: {exc}")
 
