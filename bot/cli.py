@@ -1,4 +1,4 @@
-"""The `plenum` command: run, check-config, demo."""
+"""The `plenum` command: run, check-config, demo, crypto."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,9 @@ import signal
 import sys
 from pathlib import Path
 
+from bot import crypto_cli
 from bot.config import Config, ConfigError, load_config
+from bot.crosssign import read_status
 
 
 class SecretFilter(logging.Filter):
@@ -58,6 +60,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             print(problem)
         return 1
     print(f"ok: {config.matrix.user_id} on {config.matrix.homeserver}, {len(config.mastodon)} Mastodon account(s)")
+    crypto = read_status(config.bot.data_dir)  # what the bot's last start found (bot/crosssign.py)
+    if config.matrix.cross_signing and crypto is not None and crypto.get("state") != "signed":
+        print(f"crypto: {crypto.get('detail')}")
     return 0
 
 
@@ -106,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--data", default=os.environ.get("PLENUM_DEMO_DIR", ".plenum-demo"))
     demo.add_argument("--port", type=int, default=8008, help="homeserver port on 127.0.0.1")
     demo.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    crypto_cli.add_parser(sub)
     args = parser.parse_args(argv)
-    handlers = {"run": cmd_run, "check-config": cmd_check_config, "demo": cmd_demo}
+    handlers = {"run": cmd_run, "check-config": cmd_check_config, "demo": cmd_demo, "crypto": crypto_cli.run}
     return handlers[args.command](args)
 
 

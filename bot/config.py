@@ -29,6 +29,7 @@ class MatrixConfig(_Strict):
     password: SecretStr | None = None
     access_token: SecretStr | None = None
     device_name: str = "plenum"
+    cross_signing: bool = True  # sign the bot's device with its own identity, so Element trusts it
 
     @field_validator("homeserver")
     @classmethod

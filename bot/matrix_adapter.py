@@ -7,6 +7,7 @@ keeps no room state across restarts.
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -17,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from nio import (AsyncClient, AsyncClientConfig, DownloadError, JoinError, LoginError, MegolmEvent,
                  MessageDirection, RoomCreateError, RoomGetEventError, RoomMessagesError, RoomPreset,
                  RoomPutStateError, RoomSendError, SyncError, UploadFilterResponse, WhoamiError)
@@ -25,6 +27,7 @@ from nio.crypto.attachments import decrypt_attachment
 from nio.store import DefaultStore
 
 from bot.config import Config
+from bot.crosssign import CrossSignError, Homeserver, ensure_cross_signed, write_status
 from bot.ports import Incoming, RoomInfo
 
 log = logging.getLogger(__name__)
@@ -144,6 +147,20 @@ class MatrixAdapter:
         if client.should_upload_keys:
             await client.keys_upload()
         log.info("logged in as %s, device %s", m.user_id, client.device_id)
+        if m.cross_signing:
+            await self._cross_sign()
+
+    async def _cross_sign(self) -> None:
+        """Sign this device with the bot's own cross-signing identity (bot/crosssign.py); never fatal."""
+        assert self.client is not None
+        m = self.config.matrix
+        password = m.password.get_secret_value() if m.password is not None else None
+        try:
+            async with Homeserver(m.homeserver, m.user_id, self.client.access_token, password) as hs:
+                await ensure_cross_signed(hs, self.data_dir, self.client.device_id)
+        except (CrossSignError, aiohttp.ClientError, OSError, ValueError, KeyError, asyncio.TimeoutError) as exc:
+            log.warning("cross-signing failed, the bot keeps working with an unverified device: %s", exc)
+            write_status(self.data_dir, "failed", f"cross-signing failed at the last start: {exc}")
 
     def _save_device(self, path: Path, device_id: str, token: str | None) -> None:
         data = {"user_id": self.own_user_id, "device_id": device_id}
