@@ -150,7 +150,7 @@ class Dispatcher:
         try:
             async with self.db.savepoint():
                 await self._check_allowed(cmd, ctx)
-                kwargs = await bind(cmd, ctx, split_body(rest, more, cmd))
+                kwargs = await bind(cmd, ctx, split_body(rest, more, cmd, ctx.lang))
                 await cmd.func(cmd.owner, ctx, **kwargs)
         except UserError as err:
             await self.reply_error(ctx, cmd, err)
@@ -171,7 +171,7 @@ class Dispatcher:
         await ctx.reply_rich(plain(message))
 
     def usage(self, cmd: Command, lang: str) -> str:
-        return usage(cmd, cmd.shown_name(lang), lambda label: self.i18n.t(lang, "arg." + label))
+        return usage(cmd, cmd.shown_name(lang), lambda label: self.i18n.t(lang, "arg." + label), lang)
 
     async def _check_allowed(self, cmd: Command, ctx: Ctx) -> None:
         if cmd.where == "dm" and not ctx.is_dm:

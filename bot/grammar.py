@@ -138,7 +138,7 @@ class Setting(_Generic):
 
 # German spellings of setting keys (CONTRACT.md: German names are aliases of English ones).
 SETTING_ALIASES = {
-    "bis": "until", "ende": "until", "auswahl": "choices", "geheim": "secret", "mehrheit": "majority",
+    "bis": "until", "ende": "until", "frist": "until", "deadline": "until", "zeit": "at", "auswahl": "choices", "geheim": "secret", "mehrheit": "majority",
     "um": "at", "zeitpunkt": "at", "inhaltswarnung": "cw", "sichtbarkeit": "visibility",
     "sprache": "language", "konto": "account", "personen": "people", "leute": "people",
     "name": "name", "vorlauf": "lead", "erinnerung": "remind", "gewicht": "weight",
@@ -223,10 +223,47 @@ class Parsed:
     extra_lines: list[str]
 
 
-_SETTING_LINE = re.compile(r"^\s*([A-Za-zÄÖÜäöüß_]+)\s*:\s?(.*)$")
+_SETTING_LINE = re.compile(r"^\s*([A-Za-zÄÖÜäöüß_]+)\s*:(?!//)\s?(.*)$")  # not "https://…"
+SHOWN_KEYS = {en: de for de, en in reversed(list(SETTING_ALIASES.items())) if de != en}  # "until" -> "bis"
 
 
-def split_body(rest_of_first_line: str, more_lines: list[str], cmd: Command) -> Parsed:
+def setting_word(key: str, lang: str) -> str:
+    """A setting's key as written in that language (German keys are aliases, English always works)."""
+    return SHOWN_KEYS.get(key, key) if lang == "de" else key
+
+
+def distance(a: str, b: str) -> int:
+    """Edit distance with transpositions (optimal string alignment): 'hlife' -> 'hilfe' is 1."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def close_enough(typed: str, name: str) -> bool:
+    """A near-miss worth a 'did you mean': one slip in a short word, two in a longer one."""
+    if typed == name or len(typed) < 3:
+        return False
+    return distance(typed, name) <= (1 if len(name) <= 5 else 2)
+
+
+def _unknown_setting(key: str, known: dict[str, Param], lang: str) -> UserError:
+    """A `key: value` line the command has no setting for: never swallowed into a title or a post."""
+    shown = [setting_word(k, lang) for k in known]
+    spellings = {**{k: k for k in known}, **{de: en for de, en in SETTING_ALIASES.items() if en in known}}
+    meant = next((spellings[w] for w in sorted(spellings) if close_enough(key.lower(), w)), None)
+    return UserError("error.unknown_setting_meant" if meant else "error.unknown_setting", word=key,
+                     meant=(setting_word(meant, lang) + ":") if meant else "", known=", ".join(k + ":" for k in shown),
+                     usage=False)
+
+
+def split_body(rest_of_first_line: str, more_lines: list[str], cmd: Command, lang: str = "en") -> Parsed:
     wants_items = any(p.kind == "items" for p in cmd.params)
     settings_known = cmd.settings()
     head, items = rest_of_first_line, []
@@ -236,12 +273,17 @@ def split_body(rest_of_first_line: str, more_lines: list[str], cmd: Command) -> 
     extra: list[str] = []
     for line in more_lines:
         stripped = line.strip()
+        if stripped.startswith("\\"):  # "\wann: Samstag" is text, not a setting
+            extra.append(line.replace("\\", "", 1))
+            continue
         m = _SETTING_LINE.match(line)
         if m:
             key = SETTING_ALIASES.get(m.group(1).lower(), m.group(1).lower())
             if key in settings_known:
                 settings[key] = m.group(2).strip()
                 continue
+            if settings_known:
+                raise _unknown_setting(m.group(1), settings_known, lang)
         if wants_items and (stripped.startswith("- ") or stripped == "-"):
             items.append(stripped[1:])
             continue
@@ -319,15 +361,15 @@ async def _convert(p: Param, ctx: Any, raw: str) -> Any:
     return value
 
 
-def usage(cmd: Command, name: str, label: Callable[[str], str]) -> str:
-    """`!meeting <title> | <date> … [until: <time>]` in the room's language."""
+def usage(cmd: Command, name: str, label: Callable[[str], str], lang: str = "en") -> str:
+    """`!meeting <title> | <date> … [until: <time>]` in the room's language (`[bis: <Zeitpunkt>]`)."""
     parts = ["!" + name]
     for p in cmd.params:
         ph = "<" + label(p.conv.label) + ">"
         if p.kind == "items":
             parts.append(f"| {ph} | {ph} …")
         elif p.kind == "setting":
-            parts.append(f"[{p.name}: {ph}]")
+            parts.append(f"[{setting_word(p.name, lang)}: {ph}]")
         else:
             parts.append(ph if p.required else f"[{ph}]")
     return " ".join(parts)

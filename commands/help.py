@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
-from bot.grammar import Command, Text, command
+from bot.grammar import Command, Text, close_enough, command
 from bot.render import Rich, bold, code, fmt, lines, plain
 
 # capability -> the features whose commands it lists (a feature not named here falls into "more")
@@ -44,26 +44,6 @@ _FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 def sort_key(name: str) -> str:
     """Names in the order a German or English reader expects (umlauts beside their vowel)."""
     return name.casefold().translate(_FOLD)
-
-
-def distance(a: str, b: str) -> int:
-    """Edit distance with transpositions (optimal string alignment): 'hlife' -> 'hilfe' is 1."""
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        prev2, prev = prev, cur
-    return prev[-1]
-
-
-def close_enough(typed: str, name: str) -> bool:
-    if typed == name or len(typed) < 3:
-        return False
-    return distance(typed, name) <= (1 if len(name) <= 5 else 2)
 
 
 class Topic(Text):

@@ -214,7 +214,7 @@ class PostsFeature(Feature):
         if word.lower() not in (POST_COMMAND.name, *POST_COMMAND.aliases):
             return
         try:
-            kwargs = await bind(POST_COMMAND, ctx, split_body(rest, more, POST_COMMAND))
+            kwargs = await bind(POST_COMMAND, ctx, split_body(rest, more, POST_COMMAND, ctx.lang))
             content = self._content(ctx, **kwargs)
             await self.edit(ctx, target, content)
         except UserError as err:
