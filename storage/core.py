@@ -1,7 +1,9 @@
 """Core aggregates every feature stands on: sync position, handled events, rooms, outbox, jobs."""
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +38,15 @@ MIGRATIONS = [
 ]
 
 
+PRIVATE_REF = "private."  # outbox refs of messages the database must not keep once delivered
+
+
+def private_ref() -> str:
+    """A ref for a message that could tie a person to what they did (their data, a report): its
+    outbox row is deleted as soon as it is delivered or given up."""
+    return PRIVATE_REF + secrets.token_hex(8)
+
+
 class KeyValue:
     """Small settings that have one value per bot: the sync position above all."""
 
@@ -52,20 +63,42 @@ class KeyValue:
         )
 
 
+def event_key(event_id: str) -> str:
+    """How a handled event is recorded: a digest, so the table lists no event ids a person could be found by."""
+    return "h:" + hashlib.sha256(event_id.encode()).hexdigest()[:32]
+
+
+def day_of(at: datetime) -> int:
+    """Epoch ms of the UTC midnight before `at`: all a handled mark needs for pruning."""
+    return to_ms(at) // DAY_MS * DAY_MS  # type: ignore[operator]
+
+
+DAY_MS = 86_400_000
+
+
 class HandledEvents:
-    """Event ids already acted on; written in the same transaction as the effects."""
+    """Events already acted on; written in the same transaction as the effects.
+
+    A mark holds only a digest of the event id, the day, and the room unless it is a direct
+    chat: with dm_rooms, a room and an exact time would tell a database reader who wrote to
+    the bot when (a report, say, against the awareness room's timeline). Rows written by
+    earlier versions hold the plain id; they are still recognised until pruned.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def seen(self, event_id: str) -> bool:
-        return await self.db.fetchval("SELECT 1 FROM handled_events WHERE event_id = ?", (event_id,)) is not None
+        return await self.db.fetchval("SELECT 1 FROM handled_events WHERE event_id IN (?, ?)",
+                                      (event_key(event_id), event_id)) is not None
 
-    async def mark(self, event_id: str, room_id: str, at: datetime) -> bool:
+    async def mark(self, event_id: str, room_id: str, at: datetime, *, direct: bool = False) -> bool:
         """Record the event; False if it was already recorded."""
+        if await self.db.fetchval("SELECT 1 FROM handled_events WHERE event_id = ?", (event_id,)) is not None:
+            return False  # marked by an earlier version
         n = await self.db.execute_rowcount(
             "INSERT OR IGNORE INTO handled_events (event_id, room_id, handled_at) VALUES (?, ?, ?)",
-            (event_id, room_id, to_ms(at)),
+            (event_key(event_id), "" if direct else room_id, day_of(at)),
         )
         return n == 1
 
@@ -178,10 +211,11 @@ class Outbox:
                 await self.db.execute("UPDATE outbox SET content = ?, version = version + 1 WHERE id = ?",
                                       (json.dumps(content), pending))
                 return int(pending)
+        created = day_of(at) if ref and ref.startswith(PRIVATE_REF) else to_ms(at)  # a private row is not dated
         return await self.db.execute(
             "INSERT INTO outbox (room_id, to_user, type, content, ref, edits_ref, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (room_id, to_user, type, json.dumps(content), ref, edits_ref, to_ms(at)),
+            (room_id, to_user, type, json.dumps(content), ref, edits_ref, created),
         )
 
     async def pending(self, limit: int = 100) -> list[OutboxItem]:
@@ -196,8 +230,24 @@ class Outbox:
             for r in rows
         ]
 
+    _PRIVATE = f"(ref LIKE '{PRIVATE_REF}%' OR ref LIKE 'safespace.private.%')"  # and the older prefix
+
+    async def _drop_private(self, item_id: int, version: int | None = None) -> bool:
+        """Delete a private row (see private_ref); its old page images leave the WAL after commit."""
+        if await self.db.execute_rowcount(
+                f"DELETE FROM outbox WHERE id = ? AND {self._PRIVATE}"
+                + ("" if version is None else " AND version = ?"),
+                (item_id,) if version is None else (item_id, version)) != 1:
+            return False
+        self.db.erase_traces()
+        return True
+
     async def mark_sent(self, item_id: int, event_id: str, room_id: str, at: datetime, version: int = 0) -> bool:
-        """Record the send; False if the row changed meanwhile (a merged edit), so it goes out again."""
+        """Record the send; False if the row changed meanwhile (a merged edit), so it goes out again.
+
+        A private row is deleted instead: nothing keeps its room, time or event."""
+        if await self._drop_private(item_id, version):
+            return True
         # the content is not needed once sent: keeping it would keep what people said
         if await self.db.execute_rowcount(
                 "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ?, content = '{}', to_user = NULL"
@@ -209,6 +259,8 @@ class Outbox:
         return False
 
     async def mark_attempt(self, item_id: int, failed: str | None = None) -> None:
+        if failed is not None and await self._drop_private(item_id):
+            return  # given up: a private message is not kept to explain why
         await self.db.execute(
             "UPDATE outbox SET attempts = attempts + 1, failed = ? WHERE id = ?", (failed, item_id)
         )
@@ -222,6 +274,14 @@ class Outbox:
 
     async def ref_for_event(self, event_id: str) -> str | None:
         return await self.db.fetchval("SELECT ref FROM outbox WHERE event_id = ? AND ref IS NOT NULL", (event_id,))
+
+    async def drop_private_done(self) -> int:
+        """Private rows left delivered or given up (by an older version); returns how many are still pending."""
+        if await self.db.execute_rowcount(
+                f"DELETE FROM outbox WHERE {self._PRIVATE} AND (sent_at IS NOT NULL OR failed IS NOT NULL)"):
+            self.db.erase_traces()
+        return int(await self.db.fetchval(
+            f"SELECT COUNT(*) FROM outbox WHERE {self._PRIVATE} AND sent_at IS NULL AND failed IS NULL"))
 
     async def prune_sent(self, before: datetime) -> int:
         """Drop sent rows without a ref (nobody looks them up again)."""
