@@ -83,6 +83,7 @@ class Privacy(Feature):
             raise UserError("privacy.not_asked", usage=False)
         dm_room = await self._dm_room(ctx)  # before the core forgets which room it is
         done = await self._collect(ctx, "forget")
+        self.scheduler.db.erase_traces()  # earlier page images in the WAL still name the person
         if not done:
             answer = ctx.rich("privacy.nothing")
         else:
