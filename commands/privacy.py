@@ -36,6 +36,12 @@ class Privacy(Feature):
         return [plain(ctx.t("privacy.core.dm"))] if await self.dms.get(user_id) else []
 
     async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:
+        """Last of all features (their goodbyes to others are queued by now): the direct chat and its traces.
+
+        Messages to the direct chat go from the outbox, sent or pending; this command's own
+        answer is queued after this, as a private row that goes once delivered."""
+        room_id = await self.dms.get(user_id) or (ctx.room_id if ctx.is_dm and ctx.sender == user_id else None)
+        await self.outbox.forget_room(room_id, user_id)
         return [plain(ctx.t("privacy.core.dm_forgotten"))] if await self.dms.forget(user_id) else []
 
     async def _collect(self, ctx: Ctx, method: str) -> list[Rich]:

@@ -283,6 +283,13 @@ class Outbox:
         return int(await self.db.fetchval(
             f"SELECT COUNT(*) FROM outbox WHERE {self._PRIVATE} AND sent_at IS NULL AND failed IS NULL"))
 
+    async def forget_room(self, room_id: str | None, user_id: str) -> int:
+        """Drop every row to a forgotten person's direct chat (sent or not), and old handled marks there."""
+        n = await self.db.execute_rowcount("DELETE FROM outbox WHERE to_user = ? OR room_id = ?", (user_id, room_id))
+        if room_id is not None:  # marks of earlier versions kept the room; current ones never do
+            await self.db.execute("DELETE FROM handled_events WHERE room_id = ?", (room_id,))
+        return n
+
     async def prune_sent(self, before: datetime) -> int:
         """Drop sent rows without a ref (nobody looks them up again)."""
         return await self.db.execute_rowcount(
