@@ -108,7 +108,8 @@ class Privacy(Feature):
 
     async def _housekeeping(self, job: Job) -> None:
         before = self.clock.now() - KEEP_TRACES
-        await self.handled.prune(before)
-        await self.outbox.prune_sent(before)
+        pruned = await self.handled.prune(before) + await self.outbox.prune_sent(before)
         await self.outbox.drop_private_done()
+        if pruned:
+            self.scheduler.db.erase_traces()  # expired traces leave the WAL too
         await self.scheduler.schedule("core.housekeeping", "core.housekeeping", self.clock.now() + HOUSEKEEPING_EVERY)

@@ -6,6 +6,8 @@ message is delivered (and deleted), the WAL is checkpointed with TRUNCATE.
 """
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 from tests.conversation.conftest import ALICE, BOB, CAROL, ROOM
@@ -62,3 +64,41 @@ async def test_checkpoint_truncates_even_while_the_reader_was_used(conv):
     await conv.app.db.settled()
     # everything after the truncation is the delivery's own bookkeeping: a few pages at most
     assert len(files(conv).get("plenum.db-wal", b"")) <= 8 * 4096 + 32 * 8
+
+
+async def test_after_a_secret_poll_closes_nothing_links_a_voter_to_a_choice(conv):
+    conv.chat.add_room(DM_BOB, [BOB])
+    conv.chat.add_room(DM_CAROL, [CAROL])
+    await conv.reply(ALICE, "!umfrage Wahl | Anna | Ben\ngeheim: ja", ROOM)
+    await conv.reply(BOB, "abstimmen 1 2", DM_BOB)
+    await conv.reply(CAROL, "abstimmen 1 1", DM_CAROL)
+    await conv.reply(ALICE, "!schliessen 1", ROOM)
+    await conv.app.db.settled()
+    db = conv.app.db
+    ballots = [tuple(r) for r in await db.fetchall("SELECT id, tag, payload FROM poll_secret_ballots")]
+    assert [b[1] for b in ballots] == [None, None]
+    assert [b[2] for b in ballots] == sorted(b[2] for b in ballots)  # stored in no order of casting
+    tables = [r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        if table == "dm_rooms":
+            continue  # which room is whose direct chat: kept, and linked to nothing below
+        for row in await db.fetchall(f"SELECT * FROM {table}"):
+            text = repr(tuple(row))
+            for voter, room in ((BOB, DM_BOB), (CAROL, DM_CAROL)):
+                assert voter not in text and room not in text, (table, text)
+    for name, data in files(conv).items():
+        if name != "plenum.db":
+            assert DM_BOB.encode() not in data and DM_CAROL.encode() not in data, name
+
+
+async def test_expired_traces_leave_the_wal_too(conv):
+    answer = await conv.reply(BOB, "!umfragen", ROOM)
+    await conv.app.db.settled()
+    assert re.search(re.escape(answer.event_id.encode()) + rb"(?!\d)", files(conv)["plenum.db-wal"])
+    for _ in range(32):  # housekeeping runs daily and prunes what is older than 30 days
+        await conv.advance(timedelta(days=1))
+    await conv.app.db.settled()
+    assert await conv.app.db.fetchval("SELECT COUNT(*) FROM outbox WHERE event_id = ?", (answer.event_id,)) == 0
+    exact = re.compile(re.escape(answer.event_id.encode()) + rb"(?!\d)")
+    for name, data in files(conv).items():
+        assert not exact.search(data), name
