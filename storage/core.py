@@ -379,4 +379,11 @@ class DirectRooms:
         await self.db.execute("INSERT OR IGNORE INTO dm_rooms (user_id, room_id) VALUES (?, ?)", (user_id, room_id))
 
     async def forget(self, user_id: str) -> bool:
-        return await self.db.execute_rowcount("DELETE FROM dm_rooms WHERE user_id = ?", (user_id,)) > 0
+        """Forget the direct chat with user_id, and the room's settings row (its id and when the bot joined)."""
+        room_id = await self.get(user_id)
+        if room_id is None:
+            return False
+        await self.db.execute("DELETE FROM dm_rooms WHERE user_id = ?", (user_id,))
+        if await self.db.fetchval("SELECT 1 FROM room_roles WHERE room_id = ?", (room_id,)) is None:
+            await self.db.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
+        return True

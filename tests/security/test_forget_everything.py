@@ -34,6 +34,8 @@ async def conv(tmp_path):
     c = await start_conversation(tmp_path, chat, publishers={"main": FakePublisher("main")}, rate_limit=1000,
                                  admins=[ORGA])
     c.app.feature("posts").publishing.sleep = no_sleep
+    for room_id in chat.rooms:  # as the Matrix adapter records each room the bot joins
+        await c.app.pipeline.room_joined(room_id, c.clock.now() - timedelta(days=1))
     await c.reply(AWA, "!raum awareness", AWARE)
     await c.reply(ORGA, "!raum orga", ORG)
     marked = await c.reply(ORGA, "!raum schutzraum genehmigung", SAFE)
