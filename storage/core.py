@@ -35,6 +35,17 @@ MIGRATIONS = [
         # does not mark it sent, and the next attempt uses a new transaction id
         "ALTER TABLE outbox ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
     ),
+    (
+        # The safe spaces' scrub job was re-armed one minute after every report or answer: its due
+        # and done times dated the latest report in someone's direct chat. Private outbox rows now
+        # go at delivery (Outbox.mark_sent); the job and its times go with them. Handled marks of
+        # direct chats written before this step hold the room, the exact time and the plain event
+        # id: they go (the catch-up window keeps old commands from being answered again); those
+        # of group rooms expire after 30 days as before.
+        "DELETE FROM outbox WHERE ref LIKE 'safespace.private.%' AND (sent_at IS NOT NULL OR failed IS NOT NULL)",
+        "DELETE FROM jobs WHERE key = 'safespace.scrub'",
+        "DELETE FROM handled_events WHERE room_id IN (SELECT room_id FROM dm_rooms)",
+    ),
 ]
 
 

@@ -36,13 +36,6 @@ MIGRATIONS = [
         " PRIMARY KEY (room_id, user_id))",
         "CREATE TABLE speakers_rounds (room_id TEXT PRIMARY KEY, last_list TEXT)",
     ),
-    (
-        # The scrub job was re-armed one minute after every report or answer: its due and done
-        # times dated the latest report in someone's direct chat. Private outbox rows now go at
-        # delivery; the job and its times go with them.
-        "DELETE FROM outbox WHERE (ref LIKE 'safespace.private.%') AND (sent_at IS NOT NULL OR failed IS NOT NULL)",
-        "DELETE FROM jobs WHERE key = 'safespace.scrub'",
-    ),
 ]
 
 
