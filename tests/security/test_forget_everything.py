@@ -19,6 +19,7 @@ from tests.conversation.test_posts_fakes import FakePublisher, no_sleep
 from tests.fakes import BOT, start_conversation
 
 MIRA = "@mira:test"
+START, RESPONSE = "org.matrix.msc3381.poll.start", "org.matrix.msc3381.poll.response"
 ROOM, ORG = "!room:test", "!orgs:test"
 
 
@@ -50,6 +51,11 @@ class Member:
     def __init__(self, conv) -> None:
         self.conv, self.events = conv, []
 
+    async def event(self, body: str, room: str, **kw):
+        ev = self.conv.event(MIRA, body, room, **kw)
+        self.events.append(ev.event_id)
+        return await self.conv.deliver(ev)
+
     async def reply(self, body: str, room: str):
         ev = self.conv.event(MIRA, body, room)
         self.events.append(ev.event_id)
@@ -69,8 +75,14 @@ async def use_everything(conv, mira: Member) -> None:
                        ("4 1=ja 2=vielleicht", ROOM), ("5 0=5 1=8 2=3", ROOM), ("6 1", ROOM)):
         answer = await mira.reply(f"!abstimmen {vote}", room)
         assert "#" + vote[0] in answer.body and "gibt es" not in answer.body, answer.body
+    starts = [s.event_id for s in conv.chat.in_room(ROOM) if s.type == START]
+    for start in starts[:2]:  # a click in the native polls #1 (stays open) and #2 (is closed)
+        await mira.event("", ROOM, type=RESPONSE, content={
+            "m.relates_to": {"rel_type": "m.reference", "event_id": start}, RESPONSE: {"answers": ["1"]}})
     await conv.reply(BOB, "abstimmen 3 1", dm(BOB))
     await conv.reply(BOB, "!abstimmen 2 1", ROOM)
+    votes = await conv.app.db.fetchval("SELECT COUNT(*) FROM poll_votes WHERE voter = ?", (MIRA,))
+    assert votes == 7  # five typed, two clicked
     await conv.reply(ORGA, "!schliessen 2", ROOM)
     await conv.reply(ORGA, "!schliessen 3", ROOM)  # the secret poll is sealed before she is forgotten
 
@@ -133,4 +145,4 @@ async def test_forget_leaves_no_trace_in_any_table_or_file(conv):
     assert await db.fetchval("SELECT secret_key FROM polls WHERE id = 3") is None
     # and the group still works: the report cannot reach her, the others' votes count
     assert "nicht mehr erreichen" in (await conv.reply(AWA, "!antworten 1 Noch da?", AWARE)).body
-    assert "| 1       | jemand (anonym)" in (await conv.reply(BOB, "!ergebnis 2", ROOM)).body
+    assert "| 2       | jemand (anonym), bob" in (await conv.reply(BOB, "!ergebnis 2", ROOM)).body  # her click counts
