@@ -40,8 +40,10 @@ class Privacy(Feature):
 
         Messages to the direct chat go from the outbox, sent or pending; this command's own
         answer is queued after this, as a private row that goes once delivered."""
-        room_id = await self.dms.get(user_id) or (ctx.room_id if ctx.is_dm and ctx.sender == user_id else None)
-        await self.outbox.forget_room(room_id, user_id)
+        rooms = {await self.dms.get(user_id), ctx.room_id if ctx.is_dm and ctx.sender == user_id else None}
+        for room_id in rooms - {None}:  # the recorded direct chat, and the one typed in if that is another
+            await self.outbox.forget_room(room_id, user_id)
+        await self.outbox.forget_room(None, user_id)
         return [plain(ctx.t("privacy.core.dm_forgotten"))] if await self.dms.forget(user_id) else []
 
     async def _collect(self, ctx: Ctx, method: str) -> list[Rich]:
