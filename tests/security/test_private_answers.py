@@ -70,7 +70,7 @@ async def test_english_room_gets_the_english_note(conv):
 async def test_forget_typed_in_a_second_direct_chat_clears_both(conv):
     second = "!dm2-alice:test"
     conv.chat.add_room(second, [ALICE])
-    await conv.reply(ALICE, "meinedaten", second)  # dm_rooms keeps the first direct chat
+    await conv.reply(ALICE, "schutzraum", second)  # an ordinary answer there; dm_rooms keeps the first
     await conv.reply(ALICE, "vergessen", second)
     await conv.reply(ALICE, "vergessen ja", second)
     rows = [tuple(r) for r in await conv.app.db.fetchall("SELECT room_id, to_user FROM outbox")]
