@@ -14,25 +14,20 @@ from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Number, Setting, Text, User, YesNo, command
 from bot.render import Rich
-from bot.scheduler import JobHandler, Scheduler
 from bot.voice import Voice
 from commands.spacebook import SpaceBook, SpaceName
-from storage.core import DirectRooms, Job, Outbox, private_ref
+from storage.core import DirectRooms, private_ref
 from storage.safespace import Admissions, Reports, Request, Requests, SafeSpaces
 
-SCRUB_JOB = "safespace.scrub"  # armed by earlier versions after each report; kept so such a row still runs
 
 
 class Awareness(Feature):
     name = "awareness"
 
     def __init__(self, book: SpaceBook, spaces: SafeSpaces, admissions: Admissions, requests: Requests,
-                 reports: Reports, dms: DirectRooms, outbox: Outbox, scheduler: Scheduler, voice: Voice) -> None:
+                 reports: Reports, dms: DirectRooms, voice: Voice) -> None:
         self.book, self.spaces, self.admissions, self.requests = book, spaces, admissions, requests
-        self.reports, self.dms, self.outbox, self.scheduler, self.voice = reports, dms, outbox, scheduler, voice
-
-    def jobs(self) -> dict[str, JobHandler]:
-        return {SCRUB_JOB: JobHandler(run=self._scrub)}
+        self.reports, self.dms, self.voice = reports, dms, voice
 
     async def _require_awareness_room(self, ctx: Ctx) -> None:
         if "awareness" not in (await self.book.rooms.get(ctx.room_id)).roles:
@@ -138,10 +133,6 @@ class Awareness(Feature):
                 people.update(info.members)
         people.discard(ctx.chat.own_user_id)
         return people
-
-    async def _scrub(self, job: Job) -> None:
-        """An old scrub row: sweep private rows an earlier version kept (delivery now deletes them)."""
-        await self.outbox.drop_private_done()
 
     # ------------------------------------------------------------------ privacy
     async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:
