@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.ports import Chat, Clock
 from bot.render import Rich, edit_content, message_content
-from storage.core import DirectRooms, KeyValue, Outbox
+from storage.core import PRIVATE_REF, DirectRooms, KeyValue, Outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,10 @@ class Delivery:
                 room_id, target_event = target
                 content = edit_content(content, target_event)
             txn = f"plenum.{prefix}.{item.id}" + (f".{item.version}" if item.version else "")
+            if item.ref and item.ref.startswith(PRIVATE_REF):
+                # a private row is deleted once sent and SQLite hands its id out again: the random
+                # ref keeps the next message from being taken for a resend of this one
+                txn += "." + item.ref[len(PRIVATE_REF):]
             event_id = await self.chat.send(room_id, item.type, content, txn_id=txn)
         except Exception as exc:  # noqa: BLE001 - any transport failure is retried
             failed = None if item.attempts + 1 < self.MAX_ATTEMPTS else type(exc).__name__

@@ -74,7 +74,7 @@ class Pipeline:
         is_dm = bool(info and info.is_direct)
         try:
             async with self.db.transaction():
-                if not await self.handled.mark(ev.event_id, ev.room_id, self.clock.now()):
+                if not await self.handled.mark(ev.event_id, ev.room_id, self.clock.now(), direct=is_dm):
                     return
                 joined = await self.rooms.joined_at(ev.room_id)
                 if joined is not None and ev.ts < joined:

@@ -2,43 +2,32 @@
 
 Commands here work only in a room with the role "awareness"; each answer there is the log
 of the action. A report reaches that room without its sender: no name, no reply relation,
-no log line; the database keeps only a keyed reference (storage.safespace.Reports), and the
-messages that tie a report number to the reporter's direct chat are dropped from the outbox
-once delivered. `name: yes` names the reporter on purpose.
+no log line; the database keeps only a keyed reference (storage.safespace.Reports). The
+messages that tie a report number to the reporter's direct chat are private outbox rows
+(storage.core.private_ref): deleted the moment they are delivered, so no row and no job time
+says when a report or an answer passed through a direct chat. `name: yes` names the reporter
+on purpose.
 """
 from __future__ import annotations
-
-import secrets
-from datetime import timedelta
 
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Number, Setting, Text, User, YesNo, command
 from bot.render import Rich
-from bot.scheduler import JobHandler, Scheduler
 from bot.voice import Voice
 from commands.spacebook import SpaceBook, SpaceName
-from storage.core import DirectRooms, Job
-from storage.safespace import PRIVATE_REF, Admissions, Reports, Request, Requests, SafeSpaces
+from storage.core import DirectRooms, private_ref
+from storage.safespace import Admissions, Reports, Request, Requests, SafeSpaces
 
-SCRUB_JOB = "safespace.scrub"
-SCRUB_AFTER = timedelta(minutes=1)
-
-
-def private_ref() -> str:
-    return PRIVATE_REF + secrets.token_hex(8)
 
 
 class Awareness(Feature):
     name = "awareness"
 
     def __init__(self, book: SpaceBook, spaces: SafeSpaces, admissions: Admissions, requests: Requests,
-                 reports: Reports, dms: DirectRooms, scheduler: Scheduler, voice: Voice) -> None:
+                 reports: Reports, dms: DirectRooms, voice: Voice) -> None:
         self.book, self.spaces, self.admissions, self.requests = book, spaces, admissions, requests
-        self.reports, self.dms, self.scheduler, self.voice = reports, dms, scheduler, voice
-
-    def jobs(self) -> dict[str, JobHandler]:
-        return {SCRUB_JOB: JobHandler(run=self._scrub)}
+        self.reports, self.dms, self.voice = reports, dms, voice
 
     async def _require_awareness_room(self, ctx: Ctx) -> None:
         if "awareness" not in (await self.book.rooms.get(ctx.room_id)).roles:
@@ -117,7 +106,6 @@ class Awareness(Feature):
         await ctx.messenger.send(awareness, message, ref=private_ref())
         await ctx.reply("awareness.report_sent_named" if name else "awareness.report_sent", number=number,
                         ref=private_ref())
-        await self._arm_scrub(ctx)
 
     @command("answer", aliases=["antworten", "antwort"], where="room")
     async def answer(self, ctx: Ctx, number: Number, text: Text):
@@ -135,7 +123,6 @@ class Awareness(Feature):
         else:
             await ctx.messenger.dm(reporter, message, ref=private_ref())
         await ctx.reply("awareness.answer_sent", number=number)
-        await self._arm_scrub(ctx)
 
     async def _everyone(self, ctx: Ctx) -> set[str]:
         """Candidates for a report's keyed reference: everyone in a room with the bot."""
@@ -146,13 +133,6 @@ class Awareness(Feature):
                 people.update(info.members)
         people.discard(ctx.chat.own_user_id)
         return people
-
-    async def _arm_scrub(self, ctx: Ctx) -> None:
-        await self.scheduler.schedule(SCRUB_JOB, SCRUB_JOB, ctx.now + SCRUB_AFTER)
-
-    async def _scrub(self, job: Job) -> None:
-        if await self.reports.scrub_private_messages():
-            await self.scheduler.schedule(SCRUB_JOB, SCRUB_JOB, self.scheduler.clock.now() + SCRUB_AFTER)
 
     # ------------------------------------------------------------------ privacy
     async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:

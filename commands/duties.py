@@ -244,6 +244,9 @@ class DutyFeature(Feature):
         total = await self.turns.count_of(user_id)
         if total:
             out.append(ctx.rich("duty.mydata_history", total))
+        changes = await self.turns.overrides_of(user_id)
+        if changes:
+            out.append(ctx.rich("duty.mydata_overrides", changes))
         return out
 
     async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:

@@ -21,6 +21,7 @@ from commands.poll_jobs import CLOSE_JOB, NUDGE_JOB, PollDeps, PollJobs, ref
 from commands.pollcount import Standing, standing
 from commands.pollrules import (KEYCAPS, MAX_OPTIONS, MIN_OPTIONS, choice_ballot, consensus_ballot, meeting_ballot,
                                 nudge_at, read_items)
+from storage.core import private_ref
 from storage.polls import Poll
 
 __all__ = ["Polls", "PollDeps", "poll_features"]
@@ -176,7 +177,9 @@ class Polls(PollEvents, PollJobs, Feature):
                 if not ctx.is_dm:
                     raise UserError("polls.error.secret_in_room", id=poll.id, usage=False)
                 replaced = await self.repo.put_secret_ballot(poll.id, ctx.sender, chosen)
-                await ctx.reply("polls.voted.secret_again" if replaced else "polls.voted.secret", id=poll.id)
+                # private: no outbox row keeps when whose secret ballot came in
+                await ctx.reply("polls.voted.secret_again" if replaced else "polls.voted.secret", id=poll.id,
+                                ref=private_ref())
             else:
                 await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, ctx.now, chosen)
                 await ctx.reply("polls.voted.choice", id=poll.id,

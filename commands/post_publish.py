@@ -243,7 +243,8 @@ class Publishing:
 
     # ------------------------------------------------------------------ outcomes
     def _reply_target(self, post: Post) -> str | None:
-        return post.source_event if post.source_room == post.room_id else None
+        # a forgotten author's message is no longer known (source_event is empty)
+        return (post.source_event or None) if post.source_room == post.room_id else None
 
     def _reason(self, note: str) -> Callable[[str], Rich]:
         """Why a post waits or failed, worded in the language of the room it is said in."""

@@ -1,6 +1,7 @@
 """!mydata / !meinedaten and !forget / !vergessen: what the bot stores about me, and erasing it.
 
-Also the housekeeping job that keeps stored traces short-lived (handled event ids, sent messages).
+The answers name personal data, so they always go to the person's direct chat; typed in a
+group room, that room only learns that an answer was sent. Also the housekeeping job that keeps stored traces short-lived (handled event ids, sent messages).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from bot.feature import Ctx, Feature
 from bot.grammar import command
 from bot.render import Rich, bullets, lines, plain
 from bot.scheduler import JobHandler, Scheduler
-from storage.core import DirectRooms, HandledEvents, Job, Outbox
+from storage.core import DirectRooms, HandledEvents, Job, Outbox, private_ref
 
 CONFIRM_WINDOW = timedelta(minutes=10)
 KEEP_TRACES = timedelta(days=30)
@@ -35,6 +36,14 @@ class Privacy(Feature):
         return [plain(ctx.t("privacy.core.dm"))] if await self.dms.get(user_id) else []
 
     async def forget(self, user_id: str, ctx: Ctx) -> list[Rich]:
+        """Last of all features (their goodbyes to others are queued by now): the direct chat and its traces.
+
+        Messages to the direct chat go from the outbox, sent or pending; this command's own
+        answer is queued after this, as a private row that goes once delivered."""
+        rooms = {await self.dms.get(user_id), ctx.room_id if ctx.is_dm and ctx.sender == user_id else None}
+        for room_id in rooms - {None}:  # the recorded direct chat, and the one typed in if that is another
+            await self.outbox.forget_room(room_id, user_id)
+        await self.outbox.forget_room(None, user_id)
         return [plain(ctx.t("privacy.core.dm_forgotten"))] if await self.dms.forget(user_id) else []
 
     async def _collect(self, ctx: Ctx, method: str) -> list[Rich]:
@@ -43,29 +52,51 @@ class Privacy(Feature):
             found += await getattr(feature, method)(ctx.sender, ctx)
         return found
 
+    async def _answer_privately(self, ctx: Ctx, rich: Rich, dm_room: str | None) -> None:
+        """The answer in the direct chat (a reply there); typed elsewhere, the room hears only that it was sent.
+
+        The outbox row is private: dropped once delivered, so the database keeps no record of
+        when someone looked at or erased their data.
+        """
+        if ctx.is_dm:
+            await ctx.reply_rich(rich, ref=private_ref())
+            return
+        if dm_room is not None:
+            await ctx.messenger.send(dm_room, rich, ref=private_ref())
+        else:  # delivery opens a direct chat and remembers it
+            await ctx.messenger.dm(ctx.sender, rich, ref=private_ref())
+        await ctx.reply("privacy.answered_in_dm")
+
+    async def _dm_room(self, ctx: Ctx) -> str | None:
+        return ctx.room_id if ctx.is_dm else await self.dms.get(ctx.sender)
+
     @command("mydata", aliases=["meinedaten"])
     async def mydata(self, ctx: Ctx):
         found = await self._collect(ctx, "my_data")
         if not found:
-            await ctx.reply("privacy.nothing")
-            return
-        await ctx.reply_rich(lines([ctx.rich("privacy.header"), bullets(found), ctx.rich("privacy.how_to_forget")]))
+            answer = ctx.rich("privacy.nothing")
+        else:
+            answer = lines([ctx.rich("privacy.header"), bullets(found), ctx.rich("privacy.how_to_forget")])
+        await self._answer_privately(ctx, answer, await self._dm_room(ctx))
 
     @command("forget", aliases=["vergessen"])
     async def forget_ask(self, ctx: Ctx):
         self._asked[ctx.sender] = ctx.now
-        await ctx.reply("privacy.confirm_forget")
+        await self._answer_privately(ctx, ctx.rich("privacy.confirm_forget"), await self._dm_room(ctx))
 
     @command("forget confirm", aliases=["vergessen bestätigen", "vergessen bestaetigen", "vergessen ja"])
     async def forget_confirm(self, ctx: Ctx):
         asked = self._asked.pop(ctx.sender, None)
         if asked is None or ctx.now - asked > CONFIRM_WINDOW:
             raise UserError("privacy.not_asked", usage=False)
+        dm_room = await self._dm_room(ctx)  # before the core forgets which room it is
         done = await self._collect(ctx, "forget")
+        self.scheduler.db.erase_traces()  # earlier page images in the WAL still name the person
         if not done:
-            await ctx.reply("privacy.nothing")
-            return
-        await ctx.reply_rich(lines([ctx.rich("privacy.forgotten"), bullets(done)]))
+            answer = ctx.rich("privacy.nothing")
+        else:
+            answer = lines([ctx.rich("privacy.forgotten"), bullets(done)])
+        await self._answer_privately(ctx, answer, dm_room)
 
     # ------------------------------------------------------------------ housekeeping
     def jobs(self) -> dict[str, JobHandler]:
@@ -79,6 +110,8 @@ class Privacy(Feature):
 
     async def _housekeeping(self, job: Job) -> None:
         before = self.clock.now() - KEEP_TRACES
-        await self.handled.prune(before)
-        await self.outbox.prune_sent(before)
+        pruned = await self.handled.prune(before) + await self.outbox.prune_sent(before)
+        await self.outbox.drop_private_done()
+        if pruned:
+            self.scheduler.db.erase_traces()  # expired traces leave the WAL too
         await self.scheduler.schedule("core.housekeeping", "core.housekeeping", self.clock.now() + HOUSEKEEPING_EVERY)

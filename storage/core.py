@@ -1,7 +1,9 @@
 """Core aggregates every feature stands on: sync position, handled events, rooms, outbox, jobs."""
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +35,27 @@ MIGRATIONS = [
         # does not mark it sent, and the next attempt uses a new transaction id
         "ALTER TABLE outbox ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
     ),
+    (
+        # The safe spaces' scrub job was re-armed one minute after every report or answer: its due
+        # and done times dated the latest report in someone's direct chat. Private outbox rows now
+        # go at delivery (Outbox.mark_sent); the job and its times go with them. Handled marks of
+        # direct chats written before this step hold the room, the exact time and the plain event
+        # id: they go (the catch-up window keeps old commands from being answered again); those
+        # of group rooms expire after 30 days as before.
+        "DELETE FROM outbox WHERE ref LIKE 'safespace.private.%' AND (sent_at IS NOT NULL OR failed IS NOT NULL)",
+        "DELETE FROM jobs WHERE key = 'safespace.scrub'",
+        "DELETE FROM handled_events WHERE room_id IN (SELECT room_id FROM dm_rooms)",
+    ),
 ]
+
+
+PRIVATE_REF = "private."  # outbox refs of messages the database must not keep once delivered
+
+
+def private_ref() -> str:
+    """A ref for a message that could tie a person to what they did (their data, a report): its
+    outbox row is deleted as soon as it is delivered or given up."""
+    return PRIVATE_REF + secrets.token_hex(8)
 
 
 class KeyValue:
@@ -52,20 +74,42 @@ class KeyValue:
         )
 
 
+def event_key(event_id: str) -> str:
+    """How a handled event is recorded: a digest, so the table lists no event ids a person could be found by."""
+    return "h:" + hashlib.sha256(event_id.encode()).hexdigest()[:32]
+
+
+def day_of(at: datetime) -> int:
+    """Epoch ms of the UTC midnight before `at`: all a handled mark needs for pruning."""
+    return to_ms(at) // DAY_MS * DAY_MS  # type: ignore[operator]
+
+
+DAY_MS = 86_400_000
+
+
 class HandledEvents:
-    """Event ids already acted on; written in the same transaction as the effects."""
+    """Events already acted on; written in the same transaction as the effects.
+
+    A mark holds only a digest of the event id, the day, and the room unless it is a direct
+    chat: with dm_rooms, a room and an exact time would tell a database reader who wrote to
+    the bot when (a report, say, against the awareness room's timeline). Rows written by
+    earlier versions hold the plain id; they are still recognised until pruned.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def seen(self, event_id: str) -> bool:
-        return await self.db.fetchval("SELECT 1 FROM handled_events WHERE event_id = ?", (event_id,)) is not None
+        return await self.db.fetchval("SELECT 1 FROM handled_events WHERE event_id IN (?, ?)",
+                                      (event_key(event_id), event_id)) is not None
 
-    async def mark(self, event_id: str, room_id: str, at: datetime) -> bool:
+    async def mark(self, event_id: str, room_id: str, at: datetime, *, direct: bool = False) -> bool:
         """Record the event; False if it was already recorded."""
+        if await self.db.fetchval("SELECT 1 FROM handled_events WHERE event_id = ?", (event_id,)) is not None:
+            return False  # marked by an earlier version
         n = await self.db.execute_rowcount(
             "INSERT OR IGNORE INTO handled_events (event_id, room_id, handled_at) VALUES (?, ?, ?)",
-            (event_id, room_id, to_ms(at)),
+            (event_key(event_id), "" if direct else room_id, day_of(at)),
         )
         return n == 1
 
@@ -178,10 +222,11 @@ class Outbox:
                 await self.db.execute("UPDATE outbox SET content = ?, version = version + 1 WHERE id = ?",
                                       (json.dumps(content), pending))
                 return int(pending)
+        created = day_of(at) if ref and ref.startswith(PRIVATE_REF) else to_ms(at)  # a private row is not dated
         return await self.db.execute(
             "INSERT INTO outbox (room_id, to_user, type, content, ref, edits_ref, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (room_id, to_user, type, json.dumps(content), ref, edits_ref, to_ms(at)),
+            (room_id, to_user, type, json.dumps(content), ref, edits_ref, created),
         )
 
     async def pending(self, limit: int = 100) -> list[OutboxItem]:
@@ -196,8 +241,24 @@ class Outbox:
             for r in rows
         ]
 
+    _PRIVATE = f"(ref LIKE '{PRIVATE_REF}%' OR ref LIKE 'safespace.private.%')"  # and the older prefix
+
+    async def _drop_private(self, item_id: int, version: int | None = None) -> bool:
+        """Delete a private row (see private_ref); its old page images leave the WAL after commit."""
+        if await self.db.execute_rowcount(
+                f"DELETE FROM outbox WHERE id = ? AND {self._PRIVATE}"
+                + ("" if version is None else " AND version = ?"),
+                (item_id,) if version is None else (item_id, version)) != 1:
+            return False
+        self.db.erase_traces()
+        return True
+
     async def mark_sent(self, item_id: int, event_id: str, room_id: str, at: datetime, version: int = 0) -> bool:
-        """Record the send; False if the row changed meanwhile (a merged edit), so it goes out again."""
+        """Record the send; False if the row changed meanwhile (a merged edit), so it goes out again.
+
+        A private row is deleted instead: nothing keeps its room, time or event."""
+        if await self._drop_private(item_id, version):
+            return True
         # the content is not needed once sent: keeping it would keep what people said
         if await self.db.execute_rowcount(
                 "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ?, content = '{}', to_user = NULL"
@@ -209,6 +270,8 @@ class Outbox:
         return False
 
     async def mark_attempt(self, item_id: int, failed: str | None = None) -> None:
+        if failed is not None and await self._drop_private(item_id):
+            return  # given up: a private message is not kept to explain why
         await self.db.execute(
             "UPDATE outbox SET attempts = attempts + 1, failed = ? WHERE id = ?", (failed, item_id)
         )
@@ -222,6 +285,21 @@ class Outbox:
 
     async def ref_for_event(self, event_id: str) -> str | None:
         return await self.db.fetchval("SELECT ref FROM outbox WHERE event_id = ? AND ref IS NOT NULL", (event_id,))
+
+    async def drop_private_done(self) -> int:
+        """Private rows left delivered or given up (by an older version); returns how many are still pending."""
+        if await self.db.execute_rowcount(
+                f"DELETE FROM outbox WHERE {self._PRIVATE} AND (sent_at IS NOT NULL OR failed IS NOT NULL)"):
+            self.db.erase_traces()
+        return int(await self.db.fetchval(
+            f"SELECT COUNT(*) FROM outbox WHERE {self._PRIVATE} AND sent_at IS NULL AND failed IS NULL"))
+
+    async def forget_room(self, room_id: str | None, user_id: str) -> int:
+        """Drop every row to a forgotten person's direct chat (sent or not), and old handled marks there."""
+        n = await self.db.execute_rowcount("DELETE FROM outbox WHERE to_user = ? OR room_id = ?", (user_id, room_id))
+        if room_id is not None:  # marks of earlier versions kept the room; current ones never do
+            await self.db.execute("DELETE FROM handled_events WHERE room_id = ?", (room_id,))
+        return n
 
     async def prune_sent(self, before: datetime) -> int:
         """Drop sent rows without a ref (nobody looks them up again)."""
@@ -312,4 +390,11 @@ class DirectRooms:
         await self.db.execute("INSERT OR IGNORE INTO dm_rooms (user_id, room_id) VALUES (?, ?)", (user_id, room_id))
 
     async def forget(self, user_id: str) -> bool:
-        return await self.db.execute_rowcount("DELETE FROM dm_rooms WHERE user_id = ?", (user_id,)) > 0
+        """Forget the direct chat with user_id, and the room's settings row (its id and when the bot joined)."""
+        room_id = await self.get(user_id)
+        if room_id is None:
+            return False
+        await self.db.execute("DELETE FROM dm_rooms WHERE user_id = ?", (user_id,))
+        if await self.db.fetchval("SELECT 1 FROM room_roles WHERE room_id = ?", (room_id,)) is None:
+            await self.db.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
+        return True

@@ -64,12 +64,13 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _checkpoint_file(path: Path, mode: str) -> None:
-    """Copy the WAL back into the database file, on a connection of this (worker) thread."""
+def _checkpoint_file(path: Path, mode: str) -> bool:
+    """Copy the WAL back into the database file, on a connection of this (worker) thread; False if busy."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute(f"PRAGMA wal_checkpoint({mode})")
+        busy = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()[0]
+        return not busy
     finally:
         conn.close()
 
@@ -82,6 +83,9 @@ class Database:
         self._lock = asyncio.Lock()
         self._commits = 0
         self._checkpoint_task: asyncio.Task | None = None
+        self._erase_in_tx = False  # this transaction erased personal data (see erase_traces)
+        self._truncate_again = False
+        self._truncate_task: asyncio.Task | None = None
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,9 +98,7 @@ class Database:
         self._reader.execute("PRAGMA query_only=ON")
 
     async def close(self) -> None:
-        if self._checkpoint_task is not None:
-            await asyncio.gather(self._checkpoint_task, return_exceptions=True)
-            self._checkpoint_task = None
+        await self.settled()
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -135,6 +137,45 @@ class Database:
         finally:
             self._checkpoint_task = None
 
+    def erase_traces(self) -> None:
+        """Call inside a transaction that erased personal data (a forgotten member, a closed secret
+        poll, a delivered private message): after it commits, the WAL is checkpointed with TRUNCATE.
+
+        secure_delete zeroes erased rows in the database file, but the WAL keeps the earlier images
+        of every page written since the last checkpoint; only a truncating checkpoint drops them.
+        """
+        if not _in_tx.get():
+            raise RuntimeError("erase_traces outside a transaction")
+        self._erase_in_tx = True
+
+    def _erased(self) -> None:
+        self._truncate_again = True
+        if self._truncate_task is None:
+            self._truncate_task = asyncio.get_running_loop().create_task(self._truncate())
+
+    async def _truncate(self) -> None:
+        try:
+            while self._truncate_again:
+                self._truncate_again = False
+                # holding the lock, no transaction is open on the writer; the reader holds no read
+                # transaction between statements, so the checkpoint can reset the WAL to empty
+                async with self._lock:
+                    try:
+                        done = await asyncio.to_thread(_checkpoint_file, self.path, "TRUNCATE")
+                    except sqlite3.Error as exc:
+                        log.warning("truncating checkpoint failed: %s", type(exc).__name__)
+                        done = False
+                if not done:
+                    log.warning("truncating checkpoint was busy; erased data may stay in the WAL until the next one")
+        finally:
+            self._truncate_task = None
+
+    async def settled(self) -> None:
+        """Wait for background checkpoints (shutdown, and tests that read the files)."""
+        while self._checkpoint_task is not None or self._truncate_task is not None:
+            await asyncio.gather(*(t for t in (self._checkpoint_task, self._truncate_task) if t is not None),
+                                 return_exceptions=True)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """One unit of work. Nested calls in the same task join the outer transaction."""
@@ -145,14 +186,19 @@ class Database:
             token = _in_tx.set(True)
             try:
                 self.writer.execute("BEGIN IMMEDIATE")
+                self._erase_in_tx = False
                 try:
                     yield
                 except BaseException:
+                    self._erase_in_tx = False
                     self.writer.execute("ROLLBACK")
                     raise
                 else:
                     self.writer.execute("COMMIT")
                     self._committed()
+                    if self._erase_in_tx:
+                        self._erase_in_tx = False
+                        self._erased()
             finally:
                 _in_tx.reset(token)
 

@@ -312,6 +312,11 @@ class Turns:
             "INSERT INTO duty_overrides (duty_id, occurrence, kind, from_user, to_user, at) VALUES (?, ?, ?, ?, ?, ?)",
             (duty_id, to_ms(occurrence), kind, from_user, to_user, to_ms(at)))
 
+    async def overrides_of(self, user_id: str) -> int:
+        """Changes to plans that name user_id (handed back, taken over, swapped, absent ...)."""
+        return await self.db.fetchval("SELECT COUNT(*) FROM duty_overrides WHERE from_user = ? OR to_user = ?",
+                                      (user_id, user_id)) or 0
+
     async def anonymise(self, user_id: str) -> int:
         n = await self.db.execute_rowcount("UPDATE duty_turns SET user_id = NULL WHERE user_id = ?", (user_id,))
         await self.db.execute("UPDATE duty_overrides SET from_user = NULL WHERE from_user = ?", (user_id,))

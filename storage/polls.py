@@ -356,6 +356,7 @@ class PollRepo:
         await self.db.executemany("INSERT INTO poll_secret_ballots (poll_id, tag, payload) VALUES (?, NULL, ?)",
                                   [(poll_id, p) for p in payloads])
         await self.db.execute("UPDATE polls SET secret_key = NULL WHERE id = ?", (poll_id,))
+        self.db.erase_traces()  # the WAL still holds every tag next to its ballot and the key
 
     # ------------------------------------------------------------------ fixed meetings
     async def fix_meeting(self, poll_id: int, idx: int, starts_at: datetime, minutes: int, location: str | None,

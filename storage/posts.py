@@ -303,6 +303,10 @@ class Posts:
         await self.db.execute("DELETE FROM post_approvals WHERE post_id = ? AND user_id = ?", (post_id, user_id))
 
     async def anonymise(self, user_id: str, placeholder: str) -> int:
+        # the !post message and attached images are events the homeserver resolves to their sender
+        await self.db.execute("UPDATE post_images SET event_id = '' WHERE post_id IN"
+                              " (SELECT id FROM posts WHERE author = ?)", (user_id,))
+        await self.db.execute("UPDATE posts SET source_event = '' WHERE author = ?", (user_id,))
         n = await self.db.execute_rowcount("UPDATE posts SET author = ? WHERE author = ?", (placeholder, user_id))
         n += await self.db.execute_rowcount("UPDATE post_approvals SET user_id = ? WHERE user_id = ?",
                                             (placeholder, user_id))

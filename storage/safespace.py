@@ -38,7 +38,6 @@ MIGRATIONS = [
     ),
 ]
 
-PRIVATE_REF = "safespace.private."  # outbox refs of messages that could tie a report to its reporter
 
 
 @dataclass(frozen=True)
@@ -250,21 +249,6 @@ class Reports:
         for report_id in ids:
             await self.db.execute("UPDATE safespace_reports SET route = NULL WHERE id = ?", (report_id,))
         return ids
-
-    async def scrub_private_messages(self) -> int:
-        """Delete delivered outbox rows that could tie a report to a direct chat; returns how many wait.
-
-        The outbox keeps what was sent; for report acknowledgements and answers that would
-        link a report number to the reporter's direct chat, so those rows go once sent.
-        """
-        await self.db.execute(
-            "DELETE FROM outbox WHERE ref LIKE ? AND (sent_at IS NOT NULL OR failed IS NOT NULL)",
-            (PRIVATE_REF + "%",),
-        )
-        return int(await self.db.fetchval(
-            "SELECT COUNT(*) FROM outbox WHERE ref LIKE ? AND sent_at IS NULL AND failed IS NULL",
-            (PRIVATE_REF + "%",),
-        ))
 
 
 @dataclass(frozen=True)

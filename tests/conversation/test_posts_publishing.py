@@ -292,12 +292,17 @@ async def test_my_data_and_forget(pconv):
     await pconv.reply(ANNA, "!beitrag Meins", ORGA)
     await pconv.reply(BEN, "!beitrag Seins", ORGA)
     await pconv.reply(ANNA, "!freigeben 2", ORGA)
-    answer = await pconv.reply(ANNA, "!meinedaten", ORGA)
-    assert "Beiträge: 1 Beitrag von dir (#1)." in answer.body and "1 Freigabe von dir (#2)" in answer.body
-    await pconv.reply(ANNA, "!vergessen", ORGA)
-    answer = await pconv.reply(ANNA, "!vergessen bestätigen", ORGA)
-    assert "1 unveröffentlichter Beitrag von dir ist abgebrochen" in answer.body
-    answer = await pconv.reply(ANNA, "!meinedaten", ORGA)
-    assert "Beiträge" not in answer.body
+    async def privately(command: str) -> str:
+        """Typed in the organisers room, answered in Anna's direct chat (opened by the bot)."""
+        assert "Direktchat geantwortet" in (await pconv.reply(ANNA, command, ORGA)).body
+        return [s for s in pconv.chat.sent if s.room_id.startswith("!dm-anna")][-1].body
+
+    answer = await privately("!meinedaten")
+    assert "Beiträge: 1 Beitrag von dir (#1)." in answer and "1 Freigabe von dir (#2)" in answer
+    await privately("!vergessen")
+    answer = await privately("!vergessen bestätigen")
+    assert "1 unveröffentlichter Beitrag von dir ist abgebrochen" in answer
+    answer = await privately("!meinedaten")
+    assert "Beiträge" not in answer
     await settle(pconv)
     assert pconv.pub.statuses == {}  # Anna's approval of #2 was withdrawn with her data

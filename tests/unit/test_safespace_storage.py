@@ -1,4 +1,4 @@
-"""Storage for safe spaces: migrations from empty, keyed report routes, scrubbing private outbox rows."""
+"""Storage for safe spaces: migrations from empty, keyed report routes, private outbox rows going at delivery."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 import pytest
 
 from storage import core, safespace
-from storage.core import Outbox, Rooms
+from storage.core import PRIVATE_REF, Outbox, Rooms
 from storage.db import Database
-from storage.safespace import PRIVATE_REF, Reports, SafeSpaces
+from storage.safespace import Reports, SafeSpaces
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
 REGISTRY = {"core": core.MIGRATIONS, "safespace": safespace.MIGRATIONS}
@@ -52,15 +52,21 @@ async def test_report_routes_are_keyed_references(db, tmp_path):
     assert await reports.of_user("@bob:test") == [third]
 
 
-async def test_scrub_drops_only_delivered_private_rows(db):
+async def test_private_rows_go_when_delivered_or_given_up(db):
     outbox = Outbox(db)
     async with db.transaction():
         sent = await outbox.add(room_id="!dm:t", type="m.room.message", content={}, at=NOW, ref=PRIVATE_REF + "a")
-        await outbox.mark_sent(sent, "$e", "!dm:t", NOW)
+        assert await outbox.mark_sent(sent, "$e", "!dm:t", NOW)
         await outbox.add(room_id="!dm:t", type="m.room.message", content={}, at=NOW, ref=PRIVATE_REF + "b")
+        failed = await outbox.add(room_id=None, to_user="@a:t", type="m.room.message", content={}, at=NOW,
+                                  ref=PRIVATE_REF + "c")
+        await outbox.mark_attempt(failed, "ConnectionError")
         other = await outbox.add(room_id="!r:t", type="m.room.message", content={}, at=NOW, ref="poll.1")
         await outbox.mark_sent(other, "$f", "!r:t", NOW)
-        assert await Reports(db, "/nonexistent/key").scrub_private_messages() == 1
+        old = await outbox.add(room_id="!dm:t", type="m.room.message", content={}, at=NOW,
+                               ref="safespace.private.d")  # an earlier version's prefix, already sent
+        await db.execute("UPDATE outbox SET sent_at = 1 WHERE id = ?", (old,))
+        assert await outbox.drop_private_done() == 1
     refs = [r["ref"] for r in await db.fetchall("SELECT ref FROM outbox ORDER BY id")]
     assert refs == [PRIVATE_REF + "b", "poll.1"]
 
