@@ -37,7 +37,7 @@ async def conv(tmp_path):
     c.app.feature("posts").publishing.sleep = no_sleep
     for room_id in chat.rooms:  # as the Matrix adapter records each room the bot joins
         await c.app.pipeline.room_joined(room_id, c.clock.now() - timedelta(days=1))
-    await c.reply(AWA, "!raum awareness", AWARE)
+    await c.reply(ORGA, "!raum awareness", AWARE)  # the admin founds the anchor roles
     await c.reply(ORGA, "!raum orga", ORG)
     marked = await c.reply(ORGA, "!raum schutzraum genehmigung", SAFE)
     assert "Nr. 1" in marked.body, marked.body
