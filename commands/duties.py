@@ -203,7 +203,7 @@ class DutyFeature(Feature):
             await ctx.reply_rich(lines(head + [ctx.rich("duty.on_demand_plan")]))
             return
         await self.planner.ensure(found, ctx.now, count)
-        await ctx.reply_rich(lines([*head, bullets(await self._plan_lines(ctx, found, count, ping=True))]))
+        await ctx.reply_rich(lines([*head, bullets(await self._plan_lines(ctx, found, count))]))
 
     @command("duties", aliases=["dienste"], where="room")
     async def overview(self, ctx: Ctx):
@@ -217,18 +217,21 @@ class DutyFeature(Feature):
             size = len(await self.duties.pool(duty.id))
             blocks.append(ctx.rich("duty.list_entry", size, number=duty.number, name=duty.name,
                                    rule=describe(ctx.i18n, ctx.lang, recurrence_of(duty))))
-            entries = await self._plan_lines(ctx, duty, UPCOMING, ping=False)
+            entries = await self._plan_lines(ctx, duty, UPCOMING)
             if entries:
                 blocks.append(bullets(entries))
         await ctx.reply_rich(lines(blocks))
 
-    async def _plan_lines(self, ctx: Ctx, duty: Duty, count: int, *, ping: bool) -> list[Rich]:
-        """The next `count` planned dates of a duty, each with its holders (or "nobody yet")."""
+    async def _plan_lines(self, ctx: Ctx, duty: Duty, count: int) -> list[Rich]:
+        """The next `count` planned dates of a duty, each with its holders (or "nobody yet").
+
+        Holders are named, never pinged: a plan of 26 dates must not notify everyone in it;
+        the reminders before each turn are what notify (duty_jobs)."""
         entries = []
         for slot in await self.turns.slots_after(duty.id, ctx.now, limit=count):
             users = [r.user_id for r in await self.turns.holders(duty.id, slot.occurrence, HOLDING)]
             when = self.voice.value(ctx.lang, Short(slot.occurrence))
-            entries.append(ctx.rich("duty.plan_line", when=when, users=who(users, ping=ping)) if users
+            entries.append(ctx.rich("duty.plan_line", when=when, users=who(users, ping=False)) if users
                            else ctx.rich("duty.plan_nobody", when=when))
         return entries
 
