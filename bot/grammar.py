@@ -53,14 +53,26 @@ class Line(Text):
 
 
 class Int(Converter):
+    """A whole number, at most MAX either way: SQLite stores 64 bits, and no count, #N or option
+    number of a chat group comes near a billion, so anything larger is a typo, not an overflow."""
+
     label = "number"
+    MAX: ClassVar[int] = 999_999_999
 
     @classmethod
     def convert(cls, ctx: Any, raw: str) -> int:
         try:
-            return int(raw.lstrip("#"))
+            value = int(raw.lstrip("#"))
         except ValueError:
             raise UserError("error.not_a_number", value=raw) from None
+        if abs(value) > cls.MAX:
+            raise UserError("error.number_too_large", value=raw, max=_grouped(cls.MAX, getattr(ctx, "lang", "en")))
+        return value
+
+
+def _grouped(n: int, lang: str) -> str:
+    """999.999.999 (de) or 999,999,999 (en)."""
+    return f"{n:,}".replace(",", ".") if lang == "de" else f"{n:,}"
 
 
 class Number(Int):
@@ -254,6 +266,9 @@ def split_body(rest_of_first_line: str, more_lines: list[str], cmd: Command) -> 
 
 
 _TOKEN = re.compile(r"\S+")
+# errors saying the token was meant as this argument (a number, just too large): an optional
+# trailing argument does not then fall back to its default and hand the token to the text
+_MEANT_AS_THIS = {"error.number_too_large"}
 
 
 async def bind(cmd: Command, ctx: Any, parsed: Parsed) -> dict[str, Any]:
@@ -280,8 +295,8 @@ async def bind(cmd: Command, ctx: Any, parsed: Parsed) -> dict[str, Any]:
                 kwargs[p.name] = await _convert(p, ctx, raw)
                 hi -= 1
                 continue
-            except UserError:
-                if p.required:
+            except UserError as err:
+                if p.required or err.key in _MEANT_AS_THIS:
                     raise
         if p.required:
             raise UserError("error.missing_argument", arg=p.conv.label)
