@@ -63,3 +63,4 @@ def test_int_refuses_numbers_beyond_its_range(raw):
 @pytest.mark.parametrize("raw,value", [("999999999", 999_999_999), ("-999999999", -999_999_999), ("#42", 42)])
 def test_int_keeps_sane_numbers(raw, value):
     assert Int.convert(None, raw) == value
+
