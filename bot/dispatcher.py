@@ -6,6 +6,7 @@ UserError or a crash undoes them while the error reply and the handled mark stil
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from bot.render import plain
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+# Half of a UTF-16 pair on its own (JSON allows "\ud800"); a whole pair is one code point in Python.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,9 @@ class Dispatcher:
         if verdict != "ok":
             if verdict == "warn":
                 await ctx.reply("error.rate_limited", seconds=int(self.settings.rate_window))
+            return True
+        if _LONE_SURROGATE.search(text):  # UTF-8 cannot encode it: SQLite and the homeserver would fail later
+            await ctx.reply("error.broken_character")
             return True
         if cmd is None:
             await ctx.reply("error.unknown_command", command=" ".join(words[:2]))

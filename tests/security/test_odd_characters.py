@@ -2,9 +2,39 @@
 ("²" is a digit to str.isdigit() but not to int()) must give a sentence, not an internal error."""
 from __future__ import annotations
 
-from tests.conversation.conftest import ORGA, ROOM
+import pytest
+
+from tests.conversation.conftest import ALICE, ORGA, ROOM
 
 
 async def test_a_superscript_recurrence_is_a_user_error(conv):
     answer = await conv.reply(ORGA, "!dienst anlegen Kasse | ²", ROOM)
     assert "Referenz" not in answer.body and "„²“" in answer.body, answer.body
+
+
+BROKEN = "In deiner Nachricht steckt ein kaputtes Zeichen"
+
+
+@pytest.mark.parametrize("body", [
+    "!umfrage Titel\ud800 | ja | nein",
+    "!termin Treffen\udfff | Mo 30.11. 18 Uhr | Di 1.12. 18 Uhr",
+    "!konsens Wohin? | Kino | Park\ud83d",
+    "!dienst anlegen Kasse\udc00 | jeden Dienstag 18 Uhr",
+])
+async def test_a_lone_surrogate_is_refused_before_anything_is_stored(conv, body):
+    answer = await conv.reply(ORGA, body, ROOM)
+    assert answer.body.startswith(BROKEN), answer.body
+    answer.body.encode("utf-8")  # the reply itself carries no broken character
+    assert await conv.app.db.fetchval("SELECT count(*) FROM polls") == 0
+    assert await conv.app.db.fetchval("SELECT count(*) FROM duties") == 0
+
+
+async def test_a_lone_surrogate_in_a_direct_chat_is_refused_too(conv):
+    conv.chat.add_room("!dm:test", [ALICE])
+    answer = await conv.reply(ALICE, "hilfe\ud800", "!dm:test")
+    assert answer.body.startswith(BROKEN)
+
+
+async def test_a_whole_emoji_is_fine(conv):
+    answer = await conv.reply(ORGA, "!umfrage Eis 🍦? | ja | nein", ROOM)
+    assert "#1" in answer.body
