@@ -161,14 +161,19 @@ class Polls(PollEvents, PollJobs, Feature):
     @command("vote", aliases=["abstimmen", "stimme"])
     async def vote(self, ctx: Ctx, number: Number, choices: Choices):
         poll = await self.find(ctx, number, open_only=True)
+        # the vote counts at the event's server time, as native responses and reactions do; the
+        # bot's own clock would let a vote held up by downtime beat a later click
+        at = ctx.event.ts if ctx.event is not None else ctx.now
+        if poll.until is not None and at > poll.until:  # sent after the deadline, before the close job ran
+            raise UserError("polls.error.closed", id=poll.id, usage=False)
         n = len(poll.options)
         if poll.kind == "meeting":
             ballot = meeting_ballot(choices, n, poll.id)
-            await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, ctx.now, {str(k): v for k, v in ballot.items()})
+            await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, at, {str(k): v for k, v in ballot.items()})
             await ctx.reply("polls.voted.meeting", id=poll.id, **show.date_answers(poll, ballot))
         elif poll.kind == "consensus":
             ratings = consensus_ballot(choices, n, poll.id)
-            await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, ctx.now, {str(k): v for k, v in ratings.items()})
+            await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, at, {str(k): v for k, v in ratings.items()})
             await ctx.reply("polls.voted.consensus", id=poll.id)
         else:
             chosen = choice_ballot(choices, n, poll.id, poll.max_choices, poll.yesno)
@@ -178,7 +183,7 @@ class Polls(PollEvents, PollJobs, Feature):
                 replaced = await self.repo.put_secret_ballot(poll.id, ctx.sender, chosen)
                 await ctx.reply("polls.voted.secret_again" if replaced else "polls.voted.secret", id=poll.id)
             else:
-                await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, ctx.now, chosen)
+                await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, at, chosen)
                 await ctx.reply("polls.voted.choice", id=poll.id,
                                 options="; ".join(show.numbered(ctx, poll, i) for i in chosen))
         await self.refresh(poll)
