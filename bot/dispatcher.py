@@ -101,10 +101,11 @@ class Registry:
 
 class Dispatcher:
     def __init__(self, db: Database, registry: Registry, i18n: I18n, messenger: Messenger, perms: Permissions,
-                 chat: Chat, clock: Clock, settings: DispatchSettings, language_of) -> None:
+                 chat: Chat, clock: Clock, settings: DispatchSettings, language_of, is_safe_space=None) -> None:
         self.db, self.registry, self.i18n, self.messenger = db, registry, i18n, messenger
         self.perms, self.chat, self.clock, self.settings = perms, chat, clock, settings
         self.language_of = language_of  # async room_id -> its language (Voice.lang: else the default)
+        self.is_safe_space = is_safe_space  # async room_id -> bool (role "safespace"); None: no safe spaces
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
 
     async def context(self, ev: Incoming, is_dm: bool) -> Ctx:
@@ -180,5 +181,7 @@ class Dispatcher:
             raise UserError("error.dm_only", usage=False)
         if cmd.where == "room" and ctx.is_dm:
             raise UserError("error.room_only", usage=False)
+        if cmd.stores_text and self.is_safe_space is not None and await self.is_safe_space(ctx.room_id):
+            raise UserError("error.stores_text_in_safe_space", usage=False)
         if cmd.who == "organiser" and not await ctx.is_organiser():
             raise UserError("error.organisers_only", usage=False)

@@ -175,6 +175,7 @@ class Command:
     params: list[Param]
     who: str = "all"  # "all" | "organiser"
     where: str = "any"  # "any" | "dm" | "room"
+    stores_text: bool = False  # keeps what members typed (titles, options, names): refused in safe spaces
     owner: Any = None  # the feature instance, bound at registration
     names: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -190,13 +191,17 @@ class Command:
         return {p.name: p for p in self.params if p.kind == "setting"}
 
 
-def command(name: str, aliases: list[str] | None = None, *, who: str = "all",
-            where: str = "any") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a feature method as a chat command; the signature is parsed once, here."""
+def command(name: str, aliases: list[str] | None = None, *, who: str = "all", where: str = "any",
+            stores_text: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a feature method as a chat command; the signature is parsed once, here.
+
+    `stores_text`: the command keeps text members typed (a poll's title and options, a duty's
+    name); what is said in a safe space stays there, so the dispatcher refuses it in one."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         func.__plenum_command__ = Command(  # type: ignore[attr-defined]
-            name=name, aliases=aliases or [], func=func, params=_params(func), who=who, where=where
+            name=name, aliases=aliases or [], func=func, params=_params(func), who=who, where=where,
+            stores_text=stores_text,
         )
         return func
 

@@ -82,7 +82,8 @@ class DutyFeature(Feature):
         return rich
 
     # ------------------------------------------------------------------ create / edit / delete
-    @command("duty create", aliases=["dienst anlegen", "dienst erstellen"], who="organiser", where="room")
+    @command("duty create", aliases=["dienst anlegen", "dienst erstellen"], who="organiser", where="room",
+             stores_text=True)
     async def create(self, ctx: Ctx, name: DutyName, recurrence: Items[RecurrenceText] = None,
                      people: Setting[People] = 1, lead: Setting[Duration] = None, remind: Setting[Duration] = None,
                      weight: Setting[Weight] = 1.0):
@@ -108,7 +109,7 @@ class DutyFeature(Feature):
         await ctx.reply_rich(lines(parts))
 
     @command("duty edit", aliases=["dienst ändern", "dienst aendern", "dienst bearbeiten"], who="organiser",
-             where="room")
+             where="room", stores_text=True)
     async def edit(self, ctx: Ctx, duty: DutyName, recurrence: Items[RecurrenceText] = None,
                    name: Setting[DutyName] = None, people: Setting[People] = None, lead: Setting[Duration] = None,
                    remind: Setting[Duration] = None, weight: Setting[Weight] = None):

@@ -73,7 +73,7 @@ class Polls(PollEvents, PollJobs, Feature):
         self.deadline_fix = None  # Meetings.fix_at_deadline, for `fix: yes`
 
     # ------------------------------------------------------------------ creating
-    @command("meeting", aliases=["termin", "terminumfrage"])
+    @command("meeting", aliases=["termin", "terminumfrage"], stores_text=True)
     async def meeting(self, ctx: Ctx, title: Title, options: Items[When], until: Setting[When] = None,
                       fix: Setting[YesNo] = False):
         self._check_count(len(options))
@@ -92,7 +92,7 @@ class Polls(PollEvents, PollJobs, Feature):
         for role in ("table", "maybe"):  # clickable answers: the bot reacts first, members click
             await self.relate(poll.id, role, "m.reaction", {"keys": keys})
 
-    @command("poll", aliases=["umfrage", "abstimmung"])
+    @command("poll", aliases=["umfrage", "abstimmung"], stores_text=True)
     async def poll(self, ctx: Ctx, question: Title, options: Items[Text] = None, until: Setting[When] = None,
                    choices: Setting[Positive] = 1, secret: Setting[YesNo] = False, quorum: Setting[Positive] = None,
                    majority: Setting[Majority] = "simple"):
@@ -109,7 +109,7 @@ class Polls(PollEvents, PollJobs, Feature):
                                            ref=ref(poll.id, "native"))
         await ctx.reply_rich(show.message(ctx, await standing(self.repo, poll)), ref=ref(poll.id, "table"))
 
-    @command("consensus", aliases=["konsens", "konsensieren"])
+    @command("consensus", aliases=["konsens", "konsensieren"], stores_text=True)
     async def consensus(self, ctx: Ctx, question: Title, options: Items[Text], until: Setting[When] = None):
         labels = [ctx.t("polls.consensus.passive"), *options]
         self._check_count(len(labels), minimum=MIN_OPTIONS)
