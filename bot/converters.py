@@ -9,7 +9,7 @@ from bot.timeparse import TimeParseError, parse_date, parse_date_range, parse_wh
 
 
 def _error(exc: TimeParseError, raw: str) -> UserError:
-    return UserError("time." + exc.reason, value=raw)
+    return UserError("time." + exc.reason, value=raw.strip(), **exc.params)
 
 
 class When(Converter):
