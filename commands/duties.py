@@ -152,7 +152,7 @@ class DutyFeature(Feature):
         parts = [ctx.rich("duty.edited", number=updated.number, name=updated.name), self._summary(ctx, updated)]
         if cancelled:
             parts.append(ctx.rich("duty.cancelled_dates", len(cancelled), dates=", ".join(
-                self.voice.value(ctx.lang, Short(s.occurrence)) for s in cancelled)))
+                self.voice.value(ctx.lang, Short(s.occurrence, ctx.now)) for s in cancelled)))
         await ctx.reply_rich(lines(parts))
 
     @command("duty delete", aliases=["dienst löschen", "dienst loeschen"], who="organiser", where="room")
@@ -231,7 +231,7 @@ class DutyFeature(Feature):
         entries = []
         for slot in await self.turns.slots_after(duty.id, ctx.now, limit=count):
             users = [r.user_id for r in await self.turns.holders(duty.id, slot.occurrence, HOLDING)]
-            when = self.voice.value(ctx.lang, Short(slot.occurrence))
+            when = self.voice.value(ctx.lang, Short(slot.occurrence, ctx.now))  # 26 months ahead: with year
             entries.append(ctx.rich("duty.plan_line", when=when, users=who(users, ping=False)) if users
                            else ctx.rich("duty.plan_nobody", when=when))
         return entries

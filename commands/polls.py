@@ -77,7 +77,7 @@ class Polls(PollEvents, PollJobs, Feature):
     async def meeting(self, ctx: Ctx, title: Title, options: Items[When], until: Setting[When] = None,
                       fix: Setting[YesNo] = False):
         self._check_count(len(options))
-        labels = [(format_weekday_date(at, ctx.lang, ctx.tz), at) for at in options]
+        labels = [(format_weekday_date(at, ctx.lang, ctx.tz, ctx.now), at) for at in options]
         self._check_duplicates([label for label, _ in labels])  # dates that read alike are one option
         if fix and until is None:
             raise UserError("polls.error.fix_needs_until")

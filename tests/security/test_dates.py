@@ -35,3 +35,19 @@ async def test_a_29_february_with_its_year_is_taken(conv):
 async def test_31_april_is_named(conv):
     answer = await conv.reply(ALICE, "!termin Treffen | 31.4. 18 Uhr | 1.5. 18 Uhr", ROOM)
     assert answer.body.startswith("Den 31.4. gibt es nicht"), answer.body
+
+
+# Tables showed no year for an option more than a year ahead: "Di 29.2. 18:00" looked like next February.
+async def test_a_meeting_table_shows_the_year_of_a_far_option(conv):
+    answer = await conv.reply(ALICE, "!termin Treffen | 2.12. 18 Uhr | 29.2.2028 18 Uhr", ROOM)
+    assert "Mi 2.12. 18:00" in answer.body
+    assert "Di 29.2.2028 18:00" in answer.body
+
+
+async def test_a_long_duty_plan_shows_the_year_where_it_is_needed(conv):
+    await conv.reply(ORGA, "!dienst anlegen Kassenprüfung | jeden ersten Montag im Monat 19 Uhr", ROOM)
+    await conv.reply(ALICE, "!dienst mitmachen Kassenprüfung", ROOM)
+    plan = (await conv.reply(ALICE, "!dienst plan Kassenprüfung 26", ROOM)).body
+    assert "Mo 7.12. 19:00" in plan  # within the coming twelve months: no year
+    assert "Mo 1.11. 19:00" in plan  # 1 November 2027 is still in the coming twelve months
+    assert "Mo 6.12.2027 19:00" in plan and "Mo 1.1.2029 19:00" in plan

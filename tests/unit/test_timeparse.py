@@ -258,3 +258,17 @@ def test_a_day_past_the_end_of_its_month_is_named(text):
     with pytest.raises(TimeParseError) as error:
         parse_when(text, lang="de", tz=TZ, now=NOW, require_time=False)
     assert error.value.reason == "no_such_day"
+
+
+# Issue 11, defect 10: a table showed "Di 29.2. 18:00" for a date more than a year ahead.
+@pytest.mark.parametrize(("when", "de", "en"), [
+    (local(2026, 12, 2, 18), "Mi 2.12. 18:00", "Wed Dec 2, 6:00 PM"),
+    (local(2027, 11, 20, 18), "Sa 20.11. 18:00", "Sat Nov 20, 6:00 PM"),  # the last day of the coming year
+    (local(2027, 11, 21, 18), "So 21.11.2027 18:00", "Sun Nov 21, 2027, 6:00 PM"),
+    (local(2028, 2, 29, 18), "Di 29.2.2028 18:00", "Tue Feb 29, 2028, 6:00 PM"),
+    (local(2026, 11, 20, 18), "Fr 20.11.2026 18:00", "Fri Nov 20, 2026, 6:00 PM"),  # yesterday: past
+])
+def test_table_dates_outside_the_coming_year_show_the_year(when, de, en):
+    assert format_weekday_date(when, "de", TZ, NOW) == de
+    assert format_weekday_date(when, "en", TZ, NOW) == en
+    assert "2028" not in format_weekday_date(local(2028, 2, 29, 18), "de", TZ)  # without now: as before
