@@ -6,7 +6,6 @@ UserError or a crash undoes them while the error reply and the handled mark stil
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from datetime import timedelta
 
 from bot.errors import UserError, error_ref
 from bot.feature import Ctx, Feature, Permissions
-from bot.grammar import Command, bind, split_body, usage
+from bot.grammar import Command, bind, check_characters, split_body, usage
 from bot.i18n import I18n
 from bot.messenger import Messenger
 from bot.ports import Chat, Clock, Incoming
@@ -22,9 +21,6 @@ from bot.render import plain
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-
-# Half of a UTF-16 pair on its own (JSON allows "\ud800"); a whole pair is one code point in Python.
-_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -142,8 +138,10 @@ class Dispatcher:
             if verdict == "warn":
                 await ctx.reply("error.rate_limited", seconds=int(self.settings.rate_window))
             return True
-        if _LONE_SURROGATE.search(text):  # UTF-8 cannot encode it: SQLite and the homeserver would fail later
-            await ctx.reply("error.broken_character")
+        try:
+            check_characters(text)  # first: even "unknown command" would repeat the broken text
+        except UserError as err:
+            await ctx.reply(err.key)
             return True
         if cmd is None:
             await ctx.reply("error.unknown_command", command=" ".join(words[:2]))

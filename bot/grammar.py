@@ -20,6 +20,17 @@ from typing import Any, ClassVar
 from bot.errors import UserError
 
 
+# Half of a UTF-16 pair on its own (JSON allows "\ud800"; a whole pair is one code point in
+# Python): UTF-8 cannot encode it, so SQLite and the homeserver would fail on it later.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def check_characters(text: str) -> None:
+    """Refuse text with a broken character before anything stores or sends it."""
+    if _LONE_SURROGATE.search(text):
+        raise UserError("error.broken_character", usage=False)
+
+
 class Converter:
     """Turns one raw string into a value; raises UserError with a translation key."""
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conversation.conftest import ALICE, ORGA, ROOM
+from tests.conversation.test_posts_fakes import ANNA, pconv  # noqa: F401
+from tests.conversation.test_posts_fakes import ORGA as ORGS
+
+NEWS = "!news:test"
 
 
 async def test_a_superscript_recurrence_is_a_user_error(conv):
@@ -13,6 +17,7 @@ async def test_a_superscript_recurrence_is_a_user_error(conv):
 
 
 BROKEN = "In deiner Nachricht steckt ein kaputtes Zeichen"
+BROKEN_SENTENCE = BROKEN + " (etwa ein halbes Emoji), das ich nicht speichern kann. Bitte schick sie noch einmal."
 
 
 @pytest.mark.parametrize("body", [
@@ -38,3 +43,11 @@ async def test_a_lone_surrogate_in_a_direct_chat_is_refused_too(conv):
 async def test_a_whole_emoji_is_fine(conv):
     answer = await conv.reply(ORGA, "!umfrage Eis 🍦? | ja | nein", ROOM)
     assert "#1" in answer.body
+
+
+async def test_a_mirrored_announcement_with_a_lone_surrogate_is_refused(pconv):
+    pconv.chat.add_room(NEWS, [ANNA, "@ben:test", "@mia:test"], power={ANNA: 50}, name="Neuigkeiten")
+    await pconv.reply(ANNA, "!raum ankündigungen main", NEWS)
+    sent = await pconv.say(ANNA, "Am Samstag: Stand am Markt \ud83d", NEWS)
+    assert [s.body for s in sent if s.room_id == ORGS] == [BROKEN_SENTENCE], [(s.room_id, s.body) for s in sent]
+    assert await pconv.app.db.fetchval("SELECT count(*) FROM posts") == 0
