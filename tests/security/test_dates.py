@@ -34,7 +34,7 @@ async def test_a_29_february_with_its_year_is_taken(conv):
 
 async def test_31_april_is_named(conv):
     answer = await conv.reply(ALICE, "!termin Treffen | 31.4. 18 Uhr | 1.5. 18 Uhr", ROOM)
-    assert answer.body.startswith("Den 31.4. gibt es nicht"), answer.body
+    assert answer.body.startswith("Den 31. April gibt es nicht, so viele Tage hat der Monat nicht."), answer.body
 
 
 # Tables showed no year for an option more than a year ahead: "Di 29.2. 18:00" looked like next February.
@@ -51,3 +51,9 @@ async def test_a_long_duty_plan_shows_the_year_where_it_is_needed(conv):
     assert "Mo 7.12. 19:00" in plan  # within the coming twelve months: no year
     assert "Mo 1.11. 19:00" in plan  # 1 November 2027 is still in the coming twelve months
     assert "Mo 6.12.2027 19:00" in plan and "Mo 1.1.2029 19:00" in plan
+
+
+async def test_31_april_in_english(conv):
+    await conv.reply(ORGA, "!room language en", ROOM_EN)
+    answer = await conv.reply(ALICE, "!meeting Meet | 31.4. 6pm | 1.5. 6pm", ROOM_EN)
+    assert answer.body.startswith("There is no 31 April: the month is shorter."), answer.body
