@@ -127,7 +127,10 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
         rate_limit=config.bot.rate_limit,
         rate_window=float(config.bot.rate_window_seconds),
     )
-    dispatcher = Dispatcher(db, registry, i18n, messenger, perms, chat, clock, settings, voice.lang)
+    async def is_safe_space(room_id: str) -> bool:
+        return "safespace" in (await rooms.get(room_id)).roles
+
+    dispatcher = Dispatcher(db, registry, i18n, messenger, perms, chat, clock, settings, voice.lang, is_safe_space)
     help_feature.bind(registry, dispatcher.usage)
     dispatcher.hints = help_feature
     privacy.bind(features)

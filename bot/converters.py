@@ -3,13 +3,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from babel import Locale
+
 from bot.errors import UserError
 from bot.grammar import Converter
 from bot.timeparse import TimeParseError, parse_date, parse_date_range, parse_when
 
 
-def _error(exc: TimeParseError, raw: str) -> UserError:
-    return UserError("time." + exc.reason, value=raw)
+def _error(exc: TimeParseError, raw: str, lang: str) -> UserError:
+    params = dict(exc.params)
+    if "month" in params:  # "31. April" / "31 April"
+        params["month"] = Locale.parse("de" if lang == "de" else "en").months["format"]["wide"][params["month"]]
+    return UserError("time." + exc.reason, value=raw.strip(), **params)
 
 
 class When(Converter):
@@ -23,7 +28,7 @@ class When(Converter):
         try:  # "now"/"jetzt"/"sofort" read as exactly ctx.now, which is not in the past
             when = parse_when(raw.strip(), lang=ctx.lang, tz=ctx.tz, now=ctx.now)
         except TimeParseError as exc:
-            raise _error(exc, raw) from None
+            raise _error(exc, raw, ctx.lang) from None
         if when < ctx.now:
             raise UserError("time.past", value=raw)
         return when
@@ -40,7 +45,7 @@ class Day(Converter):
         try:
             return parse_date(raw.strip(), lang=ctx.lang, tz=ctx.tz, now=ctx.now)
         except TimeParseError as exc:
-            raise _error(exc, raw) from None
+            raise _error(exc, raw, ctx.lang) from None
 
 
 class DayRange(Converter):
@@ -54,4 +59,4 @@ class DayRange(Converter):
         try:
             return parse_date_range(raw.strip(), lang=ctx.lang, tz=ctx.tz, now=ctx.now)
         except TimeParseError as exc:
-            raise _error(exc, raw) from None
+            raise _error(exc, raw, ctx.lang) from None

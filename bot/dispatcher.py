@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from bot.errors import UserError, error_ref
 from bot.feature import Ctx, Feature, Permissions
-from bot.grammar import Command, bind, split_body, usage
+from bot.grammar import Command, bind, check_characters, split_body, usage
 from bot.i18n import I18n
 from bot.messenger import Messenger
 from bot.ports import Chat, Clock, Incoming
@@ -97,10 +97,11 @@ class Registry:
 
 class Dispatcher:
     def __init__(self, db: Database, registry: Registry, i18n: I18n, messenger: Messenger, perms: Permissions,
-                 chat: Chat, clock: Clock, settings: DispatchSettings, language_of) -> None:
+                 chat: Chat, clock: Clock, settings: DispatchSettings, language_of, is_safe_space=None) -> None:
         self.db, self.registry, self.i18n, self.messenger = db, registry, i18n, messenger
         self.perms, self.chat, self.clock, self.settings = perms, chat, clock, settings
         self.language_of = language_of  # async room_id -> its language (Voice.lang: else the default)
+        self.is_safe_space = is_safe_space  # async room_id -> bool (role "safespace"); None: no safe spaces
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
         self.hints = None  # commands/help.Help once bound: what to say to '!word' that names no command
 
@@ -138,6 +139,11 @@ class Dispatcher:
         if verdict != "ok":
             if verdict == "warn":
                 await ctx.reply("error.rate_limited", seconds=int(self.settings.rate_window))
+            return True
+        try:
+            check_characters(text)  # first: even "unknown command" would repeat the broken text
+        except UserError as err:
+            await ctx.reply(err.key)
             return True
         if cmd is None:
             if hint is not None:  # a bare group word (!dienst) or a near-miss (!hlife)
@@ -178,5 +184,7 @@ class Dispatcher:
             raise UserError("error.dm_only", usage=False)
         if cmd.where == "room" and ctx.is_dm:
             raise UserError("error.room_only", usage=False)
+        if cmd.stores_text and self.is_safe_space is not None and await self.is_safe_space(ctx.room_id):
+            raise UserError("error.stores_text_in_safe_space", usage=False)
         if cmd.who == "organiser" and not await ctx.is_organiser():
             raise UserError("error.organisers_only", usage=False)

@@ -20,6 +20,17 @@ from typing import Any, ClassVar
 from bot.errors import UserError
 
 
+# Half of a UTF-16 pair on its own (JSON allows "\ud800"; a whole pair is one code point in
+# Python): UTF-8 cannot encode it, so SQLite and the homeserver would fail on it later.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def check_characters(text: str) -> None:
+    """Refuse text with a broken character before anything stores or sends it."""
+    if _LONE_SURROGATE.search(text):
+        raise UserError("error.broken_character", usage=False)
+
+
 class Converter:
     """Turns one raw string into a value; raises UserError with a translation key."""
 
@@ -53,14 +64,26 @@ class Line(Text):
 
 
 class Int(Converter):
+    """A whole number, at most MAX either way: SQLite stores 64 bits, and no count, #N or option
+    number of a chat group comes near a billion, so anything larger is a typo, not an overflow."""
+
     label = "number"
+    MAX: ClassVar[int] = 999_999_999
 
     @classmethod
     def convert(cls, ctx: Any, raw: str) -> int:
         try:
-            return int(raw.lstrip("#"))
+            value = int(raw.lstrip("#"))
         except ValueError:
             raise UserError("error.not_a_number", value=raw) from None
+        if abs(value) > cls.MAX:
+            raise UserError("error.number_too_large", value=raw, max=_grouped(cls.MAX, getattr(ctx, "lang", "en")))
+        return value
+
+
+def _grouped(n: int, lang: str) -> str:
+    """999.999.999 (de) or 999,999,999 (en)."""
+    return f"{n:,}".replace(",", ".") if lang == "de" else f"{n:,}"
 
 
 class Number(Int):
@@ -163,6 +186,7 @@ class Command:
     params: list[Param]
     who: str = "all"  # "all" | "organiser"
     where: str = "any"  # "any" | "dm" | "room"
+    stores_text: bool = False  # keeps what members typed (titles, options, names): refused in safe spaces
     owner: Any = None  # the feature instance, bound at registration
     names: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -178,13 +202,17 @@ class Command:
         return {p.name: p for p in self.params if p.kind == "setting"}
 
 
-def command(name: str, aliases: list[str] | None = None, *, who: str = "all",
-            where: str = "any") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a feature method as a chat command; the signature is parsed once, here."""
+def command(name: str, aliases: list[str] | None = None, *, who: str = "all", where: str = "any",
+            stores_text: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a feature method as a chat command; the signature is parsed once, here.
+
+    `stores_text`: the command keeps text members typed (a poll's title and options, a duty's
+    name); what is said in a safe space stays there, so the dispatcher refuses it in one."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         func.__plenum_command__ = Command(  # type: ignore[attr-defined]
-            name=name, aliases=aliases or [], func=func, params=_params(func), who=who, where=where
+            name=name, aliases=aliases or [], func=func, params=_params(func), who=who, where=where,
+            stores_text=stores_text,
         )
         return func
 
@@ -296,6 +324,9 @@ def split_body(rest_of_first_line: str, more_lines: list[str], cmd: Command, lan
 
 
 _TOKEN = re.compile(r"\S+")
+# errors saying the token was meant as this argument (a number, just too large): an optional
+# trailing argument does not then fall back to its default and hand the token to the text
+_MEANT_AS_THIS = {"error.number_too_large"}
 
 
 async def bind(cmd: Command, ctx: Any, parsed: Parsed) -> dict[str, Any]:
@@ -322,8 +353,8 @@ async def bind(cmd: Command, ctx: Any, parsed: Parsed) -> dict[str, Any]:
                 kwargs[p.name] = await _convert(p, ctx, raw)
                 hi -= 1
                 continue
-            except UserError:
-                if p.required:
+            except UserError as err:
+                if p.required or err.key in _MEANT_AS_THIS:
                     raise
         if p.required:
             raise UserError("error.missing_argument", arg=p.conv.label)

@@ -16,6 +16,7 @@ __all__ = ["format_when", "format_date", "format_weekday_date", "format_time"]
 _WHEN = {"de": "EEE, d. MMM y, HH:mm", "en": "EEE, MMM d, y, h:mm a"}  # Mi., 2. Dez. 2026, 18:00
 _DATE = {"de": "EEE, d. MMM y", "en": "EEE, MMM d, y"}  # Mi., 2. Dez. 2026 / Wed, Dec 2, 2026
 _SHORT = {"de": "ccc d.M. HH:mm", "en": "ccc MMM d, h:mm a"}  # Mi 2.12. 18:00 / Wed Dec 2, 6:00 PM
+_SHORT_YEAR = {"de": "ccc d.M.y HH:mm", "en": "ccc MMM d, y, h:mm a"}  # Di 29.2.2028 18:00 / Tue Feb 29, 2028, …
 _TIME = {"de": "HH:mm", "en": "h:mm a"}
 
 
@@ -41,10 +42,26 @@ def format_date(d: date, lang: str) -> str:
     return _babel_date(d, _DATE[lang], locale=lang)
 
 
-def format_weekday_date(dt: datetime, lang: str, tz: str) -> str:
-    """Short form for tables: de "Mi 2.12. 18:00", en "Wed Dec 2, 6:00 PM"."""
+def format_weekday_date(dt: datetime, lang: str, tz: str, now: datetime | None = None) -> str:
+    """Short form for tables: de "Mi 2.12. 18:00", en "Wed Dec 2, 6:00 PM".
+
+    Given `now`, a day outside the coming twelve months (already past, or a year or more
+    ahead) shows its year: de "Di 29.2.2028 18:00", en "Tue Feb 29, 2028, 6:00 PM"; a day
+    without a year is read as the next such day, so only these need one."""
     lang = _lang(lang)
-    return _babel_datetime(_local(dt, tz), _SHORT[lang], locale=lang)
+    local = _local(dt, tz)
+    pattern = _SHORT[lang]
+    if now is not None and not _coming_year(local.date(), _local(now, tz).date()):
+        pattern = _SHORT_YEAR[lang]
+    return _babel_datetime(local, pattern, locale=lang)
+
+
+def _coming_year(day: date, today: date) -> bool:
+    try:
+        year_later = today.replace(year=today.year + 1)
+    except ValueError:  # today is 29 February
+        year_later = date(today.year + 1, 3, 1)
+    return today <= day < year_later
 
 
 def format_time(dt: datetime, lang: str, tz: str) -> str:

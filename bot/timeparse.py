@@ -7,12 +7,14 @@ by a small token pre-pass; everything else ("in 2 Stunden", "2. Dezember 18 Uhr"
 Both languages are always accepted; `lang` only decides which one dateparser tries first.
 
 Rules: day first (3.12. = 3 December); a date without a year is the next such date on or
-after today; a weekday alone is the next such day after today; wall-clock times are local
+after today, in the coming twelve months: "29.2." in a year without one is refused, not read
+as a 29 February years ahead (write the year for that); a weekday alone is the next such day after today; wall-clock times are local
 in `tz` and converted to UTC with zoneinfo (a time in the spring-forward gap is read with
 the offset before the change, an ambiguous autumn time as its first occurrence).
 """
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -33,13 +35,16 @@ class TimeParseError(ValueError):
     """The text is not a date/time we can read.
 
     reason: "unreadable" | "no_time" (a date without time where one is required) |
-    "weekday_mismatch" (weekday and date disagree) | "end_before_start" (ranges).
+    "weekday_mismatch" (weekday and date disagree) | "end_before_start" (ranges) |
+    "no_leap_day" (29 February of a year that has none; params year, leap) |
+    "no_such_day" (31.4.; params day, month). `params` fill in the message.
     """
 
-    def __init__(self, text: str, reason: str = "unreadable") -> None:
+    def __init__(self, text: str, reason: str = "unreadable", **params: Any) -> None:
         super().__init__(f"{reason}: {text!r}")
         self.text = text
         self.reason = reason
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -100,17 +105,26 @@ def _normalise(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- resolution
-def _yearless(today: date, day: int, month: int, future: bool) -> date:
-    if not future:
-        return date(today.year, month, day)
-    for year in range(today.year, today.year + 9):  # 29.2. may be years away
-        try:
-            candidate = date(year, month, day)
-        except ValueError:
-            continue
-        if candidate >= today:
-            return candidate
-    raise ValueError("no such date")
+def _year_of(today: date, day: int, month: int, future: bool) -> int:
+    """The year a date without one falls in: this year, or next year once it has passed."""
+    return today.year if not future or (month, day) >= (today.month, today.day) else today.year + 1
+
+
+def _calendar_date(year: int, month: int, day: int, text: str) -> date:
+    """date(year, month, day), or the TimeParseError saying why that day does not exist."""
+    try:
+        return date(year, month, day)
+    except ValueError:
+        if not (1 <= year <= 9999 and 1 <= month <= 12 and calendar.monthrange(year, month)[1] < day <= 31):
+            raise  # not a day past the month's end: unreadable
+        if (month, day) == (2, 29):
+            leap = next((y for y in range(year + 1, year + 9) if calendar.isleap(y)), year + 4)
+            raise TimeParseError(text, "no_leap_day", year=year, leap=leap) from None
+        raise TimeParseError(text, "no_such_day", day=day, month=month) from None
+
+
+def _yearless(today: date, day: int, month: int, future: bool, text: str) -> date:
+    return _calendar_date(_year_of(today, day, month, future), month, day, text)
 
 
 def _weekday_day(today: date, weekday: int, future: bool) -> date:
@@ -136,13 +150,13 @@ def _fast(words: list[str], text: str, today: date, future: bool) -> _Reading | 
         elif (m := _TIME.fullmatch(word)) and clock is None:
             clock = time(int(m[1]), int(m[2]))
         elif (m := _ISO_DATE.fullmatch(word)) and day is None:
-            day = date(int(m[1]), int(m[2]), int(m[3]))
+            day = _calendar_date(int(m[1]), int(m[2]), int(m[3]), text)
         elif m := _DATE.fullmatch(word):
             d, mo, dot, yr = int(m[1]), int(m[2]), m[3], m[4]
             if day is None and yr:
-                day = date(int(yr) + (2000 if len(yr) == 2 else 0), mo, d)
+                day = _calendar_date(int(yr) + (2000 if len(yr) == 2 else 0), mo, d, text)
             elif day is None:
-                day, year_given = _yearless(today, d, mo, future), False
+                day, year_given = _yearless(today, d, mo, future, text), False
             elif clock is None and not dot and len(m[2]) == 2:  # "2.12. 18.30"
                 clock = time(d, mo)
             else:
@@ -219,6 +233,8 @@ def _read_unchecked(text: str, lang: str, zone: ZoneInfo, now: datetime, future:
     if not raw or len(raw) > _MAX_LEN:
         raise TimeParseError(text)
     if _ISO.fullmatch(raw):
+        m = _ISO_DATE.match(raw)
+        _calendar_date(int(m[1]), int(m[2]), int(m[3]), text)  # type: ignore[index]  # 2027-02-29: say why
         parsed = datetime.fromisoformat(raw.upper())
         if parsed.tzinfo is not None:
             return _Reading(instant=parsed.astimezone(UTC))
@@ -236,6 +252,10 @@ def _read_unchecked(text: str, lang: str, zone: ZoneInfo, now: datetime, future:
             raise TimeParseError(text)
         named = {_WEEKDAYS[w.rstrip(".")] for w in words if w.rstrip(".") in _WEEKDAYS}
         got = reading.day or reading.instant.astimezone(zone).date()  # type: ignore[union-attr]
+        if (got.month, got.day) == (2, 29) and str(got.year) not in raw:  # "29. Februar": dateparser skips years
+            year = _year_of(today, 29, 2, future)
+            if got.year != year:
+                _calendar_date(year, 2, 29, text)
         if named and named != {got.weekday()}:
             raise TimeParseError(text, "weekday_mismatch")
     return reading
@@ -292,7 +312,7 @@ def parse_date_range(text: str, *, lang: str, tz: str, now: datetime) -> tuple[d
     raw = text.strip()
     if not raw or len(raw) > _MAX_LEN:
         raise TimeParseError(text)
-    problem = ""
+    problem: TimeParseError | None = None
     recent = now.astimezone(zone(tz)).date() - timedelta(days=31)
     for pattern in (_SEPARATORS, _SPACES, _HYPHENS):
         for m in pattern.finditer(raw):
@@ -302,7 +322,8 @@ def parse_date_range(text: str, *, lang: str, tz: str, now: datetime) -> tuple[d
             try:
                 first, last = (_read(part, lang, tz, now, True) for part in (left, right))
             except TimeParseError as error:
-                problem = problem or (error.reason if error.reason == "weekday_mismatch" else "")
+                if problem is None and error.reason in ("weekday_mismatch", "no_leap_day", "no_such_day"):
+                    problem = error
                 continue
             start, end = _day(first, tz), _day(last, tz)
             earlier = _shift_year(start, -1)
@@ -313,9 +334,9 @@ def parse_date_range(text: str, *, lang: str, tz: str, now: datetime) -> tuple[d
                     end = later  # "1.12.2027 - 5.12."
             if start <= end:
                 return start, end
-            problem = "end_before_start"
-    if problem:
-        raise TimeParseError(text, problem)
+            problem = TimeParseError(text, "end_before_start")
+    if problem is not None:
+        raise TimeParseError(text, problem.reason, **problem.params)
     single = parse_date(raw, lang=lang, tz=tz, now=now)
     return single, single
 

@@ -29,10 +29,11 @@ def compose(i18n: I18n, lang: str, key: str, n: int | None = None, **params: Any
 
 
 class Short:
-    """A datetime to be shown in the short table form ("Di 2.12. 18:00")."""
+    """A datetime to be shown in the short table form ("Di 2.12. 18:00"); given `now`, with
+    its year when it is not in the coming twelve months ("Di 29.2.2028 18:00")."""
 
-    def __init__(self, dt: datetime) -> None:
-        self.dt = dt
+    def __init__(self, dt: datetime, now: datetime | None = None) -> None:
+        self.dt, self.now = dt, now
 
 
 class Voice:
@@ -64,7 +65,7 @@ class Voice:
     def value(self, lang: str, v: Any) -> Any:
         """A parameter as shown in lang: dates and times worded, callables asked for their text."""
         if isinstance(v, Short):
-            return format_weekday_date(v.dt, lang, self.tz)
+            return format_weekday_date(v.dt, lang, self.tz, v.now)
         if isinstance(v, datetime):
             return format_when(v, lang=lang, tz=self.tz)
         if isinstance(v, date):

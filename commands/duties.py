@@ -82,7 +82,8 @@ class DutyFeature(Feature):
         return rich
 
     # ------------------------------------------------------------------ create / edit / delete
-    @command("duty create", aliases=["dienst anlegen", "dienst erstellen"], who="organiser", where="room")
+    @command("duty create", aliases=["dienst anlegen", "dienst erstellen"], who="organiser", where="room",
+             stores_text=True)
     async def create(self, ctx: Ctx, name: DutyName, recurrence: Items[RecurrenceText] = None,
                      people: Setting[People] = 1, lead: Setting[Duration] = None, remind: Setting[Duration] = None,
                      weight: Setting[Weight] = 1.0):
@@ -108,7 +109,7 @@ class DutyFeature(Feature):
         await ctx.reply_rich(lines(parts))
 
     @command("duty edit", aliases=["dienst ändern", "dienst aendern", "dienst bearbeiten"], who="organiser",
-             where="room")
+             where="room", stores_text=True)
     async def edit(self, ctx: Ctx, duty: DutyName, recurrence: Items[RecurrenceText] = None,
                    name: Setting[DutyName] = None, people: Setting[People] = None, lead: Setting[Duration] = None,
                    remind: Setting[Duration] = None, weight: Setting[Weight] = None):
@@ -151,7 +152,7 @@ class DutyFeature(Feature):
         parts = [ctx.rich("duty.edited", number=updated.number, name=updated.name), self._summary(ctx, updated)]
         if cancelled:
             parts.append(ctx.rich("duty.cancelled_dates", len(cancelled), dates=", ".join(
-                self.voice.value(ctx.lang, Short(s.occurrence)) for s in cancelled)))
+                self.voice.value(ctx.lang, Short(s.occurrence, ctx.now)) for s in cancelled)))
         await ctx.reply_rich(lines(parts))
 
     @command("duty delete", aliases=["dienst löschen", "dienst loeschen"], who="organiser", where="room")
@@ -203,7 +204,7 @@ class DutyFeature(Feature):
             await ctx.reply_rich(lines(head + [ctx.rich("duty.on_demand_plan")]))
             return
         await self.planner.ensure(found, ctx.now, count)
-        await ctx.reply_rich(lines([*head, bullets(await self._plan_lines(ctx, found, count, ping=True))]))
+        await ctx.reply_rich(lines([*head, bullets(await self._plan_lines(ctx, found, count))]))
 
     @command("duties", aliases=["dienste"], where="room")
     async def overview(self, ctx: Ctx):
@@ -217,18 +218,21 @@ class DutyFeature(Feature):
             size = len(await self.duties.pool(duty.id))
             blocks.append(ctx.rich("duty.list_entry", size, number=duty.number, name=duty.name,
                                    rule=describe(ctx.i18n, ctx.lang, recurrence_of(duty))))
-            entries = await self._plan_lines(ctx, duty, UPCOMING, ping=False)
+            entries = await self._plan_lines(ctx, duty, UPCOMING)
             if entries:
                 blocks.append(bullets(entries))
         await ctx.reply_rich(lines(blocks))
 
-    async def _plan_lines(self, ctx: Ctx, duty: Duty, count: int, *, ping: bool) -> list[Rich]:
-        """The next `count` planned dates of a duty, each with its holders (or "nobody yet")."""
+    async def _plan_lines(self, ctx: Ctx, duty: Duty, count: int) -> list[Rich]:
+        """The next `count` planned dates of a duty, each with its holders (or "nobody yet").
+
+        Holders are named, never pinged: a plan of 26 dates must not notify everyone in it;
+        the reminders before each turn are what notify (duty_jobs)."""
         entries = []
         for slot in await self.turns.slots_after(duty.id, ctx.now, limit=count):
             users = [r.user_id for r in await self.turns.holders(duty.id, slot.occurrence, HOLDING)]
-            when = self.voice.value(ctx.lang, Short(slot.occurrence))
-            entries.append(ctx.rich("duty.plan_line", when=when, users=who(users, ping=ping)) if users
+            when = self.voice.value(ctx.lang, Short(slot.occurrence, ctx.now))  # 26 months ahead: with year
+            entries.append(ctx.rich("duty.plan_line", when=when, users=who(users, ping=False)) if users
                            else ctx.rich("duty.plan_nobody", when=when))
         return entries
 

@@ -47,7 +47,7 @@ def people(ctx: Ctx, user_ids: Any, total: int | None = None) -> Rich:
 
 def option_text(ctx: Ctx, poll: Poll, idx: int) -> str:
     opt = poll.options[idx]
-    return format_weekday_date(opt.at, ctx.lang, ctx.tz) if opt.at else opt.label
+    return format_weekday_date(opt.at, ctx.lang, ctx.tz, ctx.now) if opt.at else opt.label  # far dates: with year
 
 
 def numbered(ctx: Ctx, poll: Poll, idx: int) -> str:

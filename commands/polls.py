@@ -74,11 +74,11 @@ class Polls(PollEvents, PollJobs, Feature):
         self.deadline_fix = None  # Meetings.fix_at_deadline, for `fix: yes`
 
     # ------------------------------------------------------------------ creating
-    @command("meeting", aliases=["termin", "terminumfrage"])
+    @command("meeting", aliases=["termin", "terminumfrage"], stores_text=True)
     async def meeting(self, ctx: Ctx, title: Title, options: Items[When], until: Setting[When] = None,
                       fix: Setting[YesNo] = False):
         self._check_count(len(options))
-        labels = [(format_weekday_date(at, ctx.lang, ctx.tz), at) for at in options]
+        labels = [(format_weekday_date(at, ctx.lang, ctx.tz, ctx.now), at) for at in options]
         self._check_duplicates([label for label, _ in labels])  # dates that read alike are one option
         if fix and until is None:
             raise UserError("polls.error.fix_needs_until")
@@ -93,7 +93,7 @@ class Polls(PollEvents, PollJobs, Feature):
         for role in ("table", "maybe"):  # clickable answers: the bot reacts first, members click
             await self.relate(poll.id, role, "m.reaction", {"keys": keys})
 
-    @command("poll", aliases=["umfrage", "abstimmung"])
+    @command("poll", aliases=["umfrage", "abstimmung"], stores_text=True)
     async def poll(self, ctx: Ctx, question: Title, options: Items[Text] = None, until: Setting[When] = None,
                    choices: Setting[Positive] = 1, secret: Setting[YesNo] = False, quorum: Setting[Positive] = None,
                    majority: Setting[Majority] = "simple"):
@@ -110,7 +110,7 @@ class Polls(PollEvents, PollJobs, Feature):
                                            ref=ref(poll.id, "native"))
         await ctx.reply_rich(show.message(ctx, await standing(self.repo, poll)), ref=ref(poll.id, "table"))
 
-    @command("consensus", aliases=["konsens", "konsensieren"])
+    @command("consensus", aliases=["konsens", "konsensieren"], stores_text=True)
     async def consensus(self, ctx: Ctx, question: Title, options: Items[Text], until: Setting[When] = None):
         labels = [ctx.t("polls.consensus.passive"), *options]
         self._check_count(len(labels), minimum=MIN_OPTIONS)
@@ -162,14 +162,19 @@ class Polls(PollEvents, PollJobs, Feature):
     @command("vote", aliases=["abstimmen", "stimme"])
     async def vote(self, ctx: Ctx, number: Number, choices: Choices):
         poll = await self.find(ctx, number, open_only=True)
+        # the vote counts at the event's server time, as native responses and reactions do; the
+        # bot's own clock would let a vote held up by downtime beat a later click
+        at = ctx.event.ts if ctx.event is not None else ctx.now
+        if poll.until is not None and at > poll.until:  # sent after the deadline, before the close job ran
+            raise UserError("polls.error.closed", id=poll.id, usage=False)
         n = len(poll.options)
         if poll.kind == "meeting":
             ballot = meeting_ballot(choices, n, poll.id)
-            await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, ctx.now, {str(k): v for k, v in ballot.items()})
+            await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, at, {str(k): v for k, v in ballot.items()})
             await ctx.reply("polls.voted.meeting", id=poll.id, **show.date_answers(poll, ballot))
         elif poll.kind == "consensus":
             ratings = consensus_ballot(choices, n, poll.id)
-            await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, ctx.now, {str(k): v for k, v in ratings.items()})
+            await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, at, {str(k): v for k, v in ratings.items()})
             await ctx.reply("polls.voted.consensus", id=poll.id)
         else:
             chosen = choice_ballot(choices, n, poll.id, poll.max_choices, poll.yesno)
@@ -181,7 +186,7 @@ class Polls(PollEvents, PollJobs, Feature):
                 await ctx.reply("polls.voted.secret_again" if replaced else "polls.voted.secret", id=poll.id,
                                 ref=private_ref())
             else:
-                await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, ctx.now, chosen)
+                await self.repo.add_vote(poll.id, ctx.event_id, ctx.sender, at, chosen)
                 await ctx.reply("polls.voted.choice", id=poll.id,
                                 options="; ".join(show.numbered(ctx, poll, i) for i in chosen))
         await self.refresh(poll)

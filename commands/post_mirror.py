@@ -11,6 +11,7 @@ import logging
 
 from bot.errors import UserError
 from bot.feature import Ctx
+from bot.grammar import check_characters
 from bot.ports import Incoming
 from bot.render import Rich, lines
 from bot.voice import Voice
@@ -58,6 +59,7 @@ class Mirror:
         image = ev if ev.msgtype == "m.image" else None
         text = caption(ev) if image is not None else ev.body
         try:
+            check_characters(text)
             content = Content(text, None, "public", ctx.lang, None, self.drafts.account(account))
             post = await self.drafts.create(room_id=home, source_room=ev.room_id, source_event=ev.event_id,
                                             author=ev.sender, content=content, origin="mirror", now=ctx.now,
@@ -73,6 +75,7 @@ class Mirror:
             return
         try:
             await self.drafts.require_unsent(post)
+            check_characters(body)
             content = Content(body, post.cw, post.visibility, post.language, post.at, post.account)
             post = await self.drafts.edit(post, content)
         except UserError as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from bot.ports import AuthError, Clock, Mention, PublishError, Publisher
 from bot.render import Rich, link
@@ -92,7 +93,17 @@ class Relay:
             return relayed
 
 
+def web_url(url: str) -> bool:
+    """Only an http(s) address with a host may become a link: the URL comes from another
+    server, and `javascript:` or `data:` in an href would be clickable in the organisers' room."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 def _relay_text(say, account: str, mention: Mention) -> Rich:
     text = mention.text if len(mention.text) <= TEXT_LIMIT else mention.text[:TEXT_LIMIT].rstrip() + "…"
     return say("post.mention", account=account, who=mention.account, text=text,
-               link=link(mention.url) if mention.url else "")
+               link=link(mention.url.strip()) if web_url(mention.url) else "")  # another scheme: left out

@@ -188,7 +188,7 @@ def parse_recurrence(text: str, *, default_time: time | None = DEFAULT_TIME, anc
         elif kind == "daily" and pending:  # "last day of the month"
             monthdays.update(pending)
             pending = []
-        elif tok.isdigit() and 1 <= int(tok) <= 31:
+        elif tok.isdecimal() and 1 <= int(tok) <= 31:  # not isdigit(): "²" is a digit int() refuses
             numbers.append(int(tok))
         elif kind:
             flags.add(kind)

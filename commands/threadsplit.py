@@ -4,11 +4,16 @@ Mastodon's StatusLengthValidator counts grapheme clusters of the content warning
 text, where every http(s) URL counts as 23 (`characters_reserved_per_url`) whatever its
 length and a remote mention `@user@domain` counts as `@user`. Where our URL detection can
 differ from Mastodon's (twitter-text) we err towards counting more, never less.
+
+Splitting takes time linear in the text (prefix sums of the counts, one exact check per
+part): a post of any length is split in milliseconds, not re-counted for every character.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
+from itertools import accumulate
 
 try:  # `regex` (a dependency of dateparser) knows extended grapheme clusters (\X)
     import regex as _regex
@@ -29,6 +34,8 @@ _MENTION = re.compile(
 _PARAGRAPH_GAP = re.compile(r"[ \t]*(?:\r?\n)[ \t\r\f\v]*\r?\n\s*")
 _LINE_GAP = re.compile(r"[ \t]*\r?\n\s*")
 _WORD_GAP = re.compile(r"\s+")
+# the only gaps that can end a sentence (checked by _is_sentence_gap): after a stop or a closing mark
+_AFTER_PUNCTUATION_GAP = re.compile(r"(?<=[.!?…\"'»«“”‘’)\]])\s+")
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'»«“”‘’)\]]*$")
 # "z.", "B.", "u.a." and German ordinals ("17. Mai") do not end a sentence
 _ABBREVIATION = re.compile(r"\(?(?:(?:\w\.)+|\d+\.)")
@@ -66,6 +73,58 @@ def count_chars(text: str, url_length: int = 23) -> int:
     return total + _plain_length(text[pos:])
 
 
+# --------------------------------------------------------------------------- counting fast
+class _Costs:
+    """What Mastodon counts, as prefix sums over the whole text, so that a part's cost is one
+    subtraction: `estimate(a, b)`. It is exact for a part that starts and ends between words,
+    the usual case; inside a word, or where a combining mark follows a space, it can be off by a
+    little, so every part is checked with count_chars once before it is used (linear in total).
+    """
+
+    def __init__(self, text: str, url_length: int) -> None:
+        weight = [0] * (len(text) + 1)
+        self.atoms: list[Span] = []  # URLs and mentions: not cut inside unless one alone is too long
+        pos = 0
+        for start, end in [*_url_spans(text), (len(text), len(text))]:
+            self._plain(text, pos, start, weight)
+            if end > start:
+                weight[start] += url_length
+                self.atoms.append((start, end))
+            pos = end
+        self.atoms.sort()  # disjoint: mentions are looked for only between URLs
+        self.atom_starts = [a for a, _ in self.atoms]
+        self.prefix = list(accumulate(weight, initial=0))
+
+    def _plain(self, text: str, lo: int, hi: int, weight: list[int]) -> None:
+        """Weights of text[lo:hi] (no URLs in it): one per grapheme, a mention's domain free."""
+        segment = text[lo:hi]
+        mentions = list(_MENTION.finditer(segment))
+        if not mentions:
+            for start in _cluster_starts(segment):
+                weight[lo + start] += 1
+            return
+        kept, origin, pos = [], [], 0  # the segment without mention domains; where each kept char was
+        for m in mentions:
+            cut = m.start() + 1 + len(m.group(1))  # "@user" is kept, "@domain" is not counted
+            kept.append(segment[pos:cut])
+            origin.extend(range(pos, cut))
+            self.atoms.append((lo + m.start(), lo + m.end()))
+            pos = m.end()
+        kept.append(segment[pos:])
+        origin.extend(range(pos, len(segment)))
+        for start in _cluster_starts("".join(kept)):
+            weight[lo + origin[start]] += 1
+
+    def estimate(self, a: int, b: int) -> int:
+        return self.prefix[b] - self.prefix[a]
+
+
+def _cluster_starts(text: str) -> list[int]:
+    if _regex is None:  # pragma: no cover
+        return list(range(len(text)))
+    return list(accumulate(map(len, _regex.findall(r"\X", text)), initial=0))[:-1]
+
+
 # --------------------------------------------------------------------------- cutting
 def _between_gaps(text: str, span: Span, gap: re.Pattern[str], accept=None) -> list[Span]:
     """The stretches of text[span] between the gaps that `accept` (default: all) allows."""
@@ -93,44 +152,87 @@ def _is_sentence_gap(text: str, gap: re.Match[str], start: int) -> bool:
 _LEVELS: list[Callable[[str, Span], list[Span]]] = [
     lambda text, span: _between_gaps(text, span, _PARAGRAPH_GAP),
     lambda text, span: _between_gaps(text, span, _LINE_GAP),
-    lambda text, span: _between_gaps(text, span, _WORD_GAP, _is_sentence_gap),
+    lambda text, span: _between_gaps(text, span, _AFTER_PUNCTUATION_GAP, _is_sentence_gap),
     lambda text, span: _between_gaps(text, span, _WORD_GAP),
 ]
 
 
-def _hard_cut(text: str, span: Span, fits: Callable[[str], bool]) -> list[Span]:
-    """Cut one over-long word between grapheme clusters, as full as each part allows."""
-    parts, first, pos = [], span[0], span[0]
-    for cluster in graphemes(text[span[0] : span[1]]):
-        after = pos + len(cluster)
-        if pos > first and not fits(text[first:after]):
-            parts.append((first, pos))
-            first = pos
-        pos = after
-    parts.append((first, pos))
-    return parts
+class _Packer:
+    """Greedy packing of one text into parts of at most `budget`, in time linear in its length.
 
+    Units of a level (paragraphs, lines, sentences, words) are joined while the estimate
+    allows; the part found is checked exactly, and if the estimate was too kind a binary
+    search over the same units finds the longest part that really fits (a handful of checks).
+    """
 
-def _pack(text: str, span: Span, level: int, fits: Callable[[str], bool]) -> list[Span]:
-    """Greedily join units of this level into parts; units too big alone go one level down."""
-    if level == len(_LEVELS):
-        return _hard_cut(text, span, fits)
-    parts: list[Span] = []
-    current: Span | None = None
-    for unit in _LEVELS[level](text, span):
-        if current is not None and fits(text[current[0] : unit[1]]):
-            current = (current[0], unit[1])
-            continue
-        if current is not None:
-            parts.append(current)
-            current = None
-        if fits(text[unit[0] : unit[1]]):
-            current = unit
-        else:
-            parts.extend(_pack(text, unit, level + 1, fits))
-    if current is not None:
-        parts.append(current)
-    return parts
+    def __init__(self, text: str, costs: _Costs, budget: int, url_length: int) -> None:
+        self.text, self.costs, self.budget, self.url_length = text, costs, budget, url_length
+        self._fits: dict[Span, bool] = {}  # an over-long word is the same span on every level
+
+    def fits(self, a: int, b: int) -> bool:
+        known = self._fits.get((a, b))
+        if known is None:
+            known = self._fits[(a, b)] = count_chars(self.text[a:b], self.url_length) <= self.budget
+        return known
+
+    def alone_fits(self, unit: Span) -> bool:
+        """By the estimate (greedy() checks the part exactly); a unit the estimate finds too big is
+        checked exactly, so that no word that fits is ever cut."""
+        return self.costs.estimate(*unit) <= self.budget or self.fits(*unit)
+
+    def pack(self, span: Span, level: int = 0) -> list[Span]:
+        if level == len(_LEVELS):
+            return self.greedy(self.cut_points(span), None)
+        return self.greedy(_LEVELS[level](self.text, span), level)
+
+    def greedy(self, units: list[Span], level: int | None) -> list[Span]:
+        """Consecutive units joined into parts; a unit too big alone goes one level down
+        (at the last level, a single grapheme that does not fit is a part of its own)."""
+        parts: list[Span] = []
+        prefix = self.costs.prefix
+        reach = [prefix[b] for _, b in units]  # the estimated cost up to the end of each unit
+        i = 0
+        while i < len(units):
+            a = units[i][0]
+            if level is not None and not self.alone_fits(units[i]):
+                parts.extend(self.pack(units[i], level + 1))
+                i += 1
+                continue
+            j = max(bisect.bisect_right(reach, prefix[a] + self.budget, i) - 1, i)  # the last unit that fits
+            if not self.fits(a, units[j][1]):
+                if j > i and self.fits(*units[i]):
+                    lo, hi = i, j  # units[i] alone fits, up to units[j] does not
+                    while hi - lo > 1:
+                        mid = (lo + hi) // 2
+                        lo, hi = (mid, hi) if self.fits(a, units[mid][1]) else (lo, mid)
+                    j = lo
+                elif level is not None:
+                    parts.extend(self.pack(units[i], level + 1))
+                    i += 1
+                    continue
+                else:
+                    j = i  # one grapheme that does not fit: it cannot be cut further
+            parts.append((a, units[j][1]))
+            i = j + 1
+        return parts
+
+    def cut_points(self, span: Span) -> list[Span]:
+        """An over-long word as pieces between grapheme clusters, keeping a URL or mention
+        whole unless it alone is longer than a part."""
+        start, end = span
+        prefix = self.costs.prefix
+        bounds = [start, *(p for p in range(start + 1, end) if prefix[p + 1] > prefix[p])]  # where counted things start
+        atoms = self.costs.atoms
+        k = max(bisect.bisect_right(self.costs.atom_starts, start) - 1, 0)
+        extra: set[int] = set()
+        while k < len(atoms) and atoms[k][0] < end:
+            a, b = max(atoms[k][0], start), min(atoms[k][1], end)
+            if b > a and self.costs.estimate(*atoms[k]) > self.budget:  # too long to keep whole
+                extra.update(a + s for s in _cluster_starts(self.text[a:b]) if s)
+            k += 1
+        if extra:
+            bounds = sorted(extra.union(bounds))
+        return list(zip(bounds, [*bounds[1:], end]))
 
 
 def split_thread(
@@ -150,20 +252,27 @@ def split_thread(
     gives no parts.
     """
     cw_cost = len(graphemes(cw)) if cw else 0
-    if count_chars(text, url_length) + cw_cost <= limit:
+    costs = _Costs(text, url_length)
+    if costs.estimate(0, len(text)) + cw_cost <= limit:  # for the whole text the estimate is count_chars
         return [text]
     stripped = text.strip()
     if not stripped:
         return []
     lead = len(text) - len(text.lstrip())
     span = (lead, lead + len(stripped))
-    width = 1
+
+    def budget_for(width: int) -> int:
+        return limit - cw_cost - (len(f" ({'9' * width}/{'9' * width})") if numbering else 0)
+
+    width = 1  # no part holds more than the budget: start with the counter that many parts need
+    while numbering and budget_for(width) >= 1 and \
+            len(str(-(-costs.estimate(*span) // budget_for(width)))) > width:
+        width += 1
     while True:
-        counter_cost = len(f" ({'9' * width}/{'9' * width})") if numbering else 0
-        budget = limit - cw_cost - counter_cost
+        budget = budget_for(width)
         if budget < 1:
             raise ValueError(f"limit {limit} leaves no room for text after content warning and counter")
-        spans = _pack(text, span, 0, lambda part: count_chars(part, url_length) <= budget)
+        spans = _Packer(text, costs, budget, url_length).pack(span)
         if not numbering:
             return [text[a:b] for a, b in spans]
         if len(str(len(spans))) <= width:

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.i18n import I18n
 from commands.recurrence import DEFAULT_TIME, Recurrence, RecurrenceError, occurrences, parse_recurrence
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -224,3 +225,26 @@ def test_parser_either_understands_or_says_why(parts) -> None:
                             "no_position", "no_time", "bad_time", "bad_interval", "bad_cron"}
     else:
         assert Recurrence.from_json(rec.to_json()) == rec and rec.describe("de") and rec.describe("en")
+
+
+# Issue 11, defect 9: "²" passes str.isdigit() but int() refuses it; that was an internal error.
+@pytest.mark.parametrize("text", ["²", "jeden Dienstag ²", "monatlich am ³.", "every ² weeks tuesday", "¹⁸ Uhr"])
+def test_superscript_digits_are_words_we_do_not_understand(text):
+    with pytest.raises(RecurrenceError) as err:
+        parse_recurrence(text)
+    assert I18n().has("de", "duty.recurrence." + err.value.code)  # a sentence the member can read
+    if text != "¹⁸ Uhr":
+        assert set(err.value.understood["unknown"]) & {"²", "³"}  # and it names what was not understood
+
+
+_PIECES = st.sampled_from(["jeden", "Dienstag", "monatlich", "am", "alle", "Wochen", "18", "Uhr", "3.", "²", "³",
+                           "¹⁰", "½", "٣", "Ⅻ", "①", "ersten", "Montag", "im", "Monat", ":", "-", "*", "/"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=8), st.text(max_size=6))
+def test_any_text_is_a_recurrence_or_a_recurrence_error(pieces, noise):
+    try:
+        parse_recurrence(" ".join(pieces) + noise)
+    except RecurrenceError:
+        pass

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -157,3 +158,48 @@ def test_without_numbering_there_are_no_counters():
 def test_limit_too_small_for_cw_and_counter_is_an_error():
     with pytest.raises(ValueError):
         split_thread("x " * 50, 10, cw="eine sehr lange Inhaltswarnung")
+
+
+# Issue 11, defect 8: cutting re-counted the growing part for every grapheme (length × limit):
+# a 40,000-character word at a 5,000-character limit blocked the bot for 27 s.
+@pytest.mark.parametrize("limit", [5000, 500])
+@pytest.mark.parametrize("text", ["x" * 40_000, "ab " * 13_000, "Satz eins. " * 3_600,
+                                  "https://example.org/" + "a" * 40_000, "@" + "a" * 40_000 + "@social.example",
+                                  "e\u0301" * 20_000, ("wort https://example.org/x @anna@social.example " * 800)])
+def test_long_posts_split_in_linear_time(text, limit):
+    started = time.perf_counter()
+    parts = split_thread(text, limit)
+    assert time.perf_counter() - started < 1.0  # about 0.03 s on a laptop; generous for CI
+    assert all(count_chars(p) <= limit for p in parts)
+    if parts == [text]:  # one URL of any length counts 23
+        return
+    assert "".join("".join(strip_counter(p, len(parts)).split()) for p in parts) == "".join(text.split())
+
+
+odd_words = st.one_of(
+    words,
+    st.sampled_from(["\u0301", "\u0301a", "a\u200db", "🇩🇪🇩🇪", "\r\n", "x@y@z.de", "(https://a.de/x_(y))",
+                     "https://", "http://a.de.", "@a@b", "„https://a.de/x“"]),
+    st.builds(lambda a, b: a + b, st.text(alphabet="ab\u0301", min_size=20, max_size=80),
+              st.sampled_from(["https://example.org/abc", "@anna@social.example", "", "e\u0301"])),
+)
+
+
+@st.composite
+def odd_texts(draw):
+    items = draw(st.lists(odd_words, min_size=1, max_size=80))
+    seps = draw(st.lists(st.sampled_from([" ", "\n", "\n\n", "", " \u0301"]), min_size=len(items), max_size=len(items)))
+    return "".join(w + s for w, s in zip(items, seps)).strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(odd_texts(), st.integers(min_value=24, max_value=300))
+def test_parts_fit_and_rejoin_to_the_text(text, limit):
+    parts = split_thread(text, limit, numbering=False)
+    assert all(count_chars(p) <= limit for p in parts)
+    pos = 0
+    for part in parts:  # each part is a piece of the text; only whitespace lies between them
+        found = text.index(part, pos)
+        assert not text[pos:found].strip()
+        pos = found + len(part)
+    assert not text[pos:].strip()

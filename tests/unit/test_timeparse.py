@@ -63,7 +63,7 @@ WHEN = [
     ("20 Uhr", NOW, local(2026, 11, 21, 20)),
     ("5.1. 10:00", NOW, local(2027, 1, 5, 10)),  # past this year: next year
     ("21.11. 18:00", NOW, local(2026, 11, 21, 18)),  # today counts
-    ("29.2. 12:00", NOW, local(2028, 2, 29, 12)),
+    ("29.2.2028 12:00", NOW, local(2028, 2, 29, 12)),  # a 29 February with its year
 ]
 
 
@@ -101,7 +101,7 @@ def test_weekday_mismatch(text: str, lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("text", ["", "   ", "asdf", "bald", "31.2. 18:00", "2.13. 18:00",
+@pytest.mark.parametrize("text", ["", "   ", "asdf", "bald", "2.13. 18:00", "32.1. 18:00",
                                   "25:00", "Mo Di", "x" * 500, "18 Uhr 19 Uhr 20 Uhr"])
 def test_unreadable(text: str, lang: str) -> None:
     with pytest.raises(TimeParseError) as error:
@@ -191,7 +191,8 @@ def test_any_text_parses_or_raises_time_parse_error(text: str, lang: str) -> Non
         try:
             result = call(text, lang=lang, tz=TZ, now=NOW)  # type: ignore[operator]
         except TimeParseError as error:
-            assert error.reason in {"unreadable", "no_time", "weekday_mismatch", "end_before_start"}
+            assert error.reason in {"unreadable", "no_time", "weekday_mismatch", "end_before_start", "no_leap_day",
+                                    "no_such_day"}
             continue
         if isinstance(result, datetime):
             assert result.tzinfo is timezone.utc
@@ -227,3 +228,47 @@ def test_format_short_forms() -> None:
 def test_formatted_short_form_reads_back() -> None:
     dt = local(2026, 12, 2, 18)
     assert parse_when(format_weekday_date(dt, "de", TZ), lang="de", tz=TZ, now=NOW) == dt
+
+
+# Issue 11, defect 10: "29.02." in a year without a 29 February silently meant one years ahead.
+@pytest.mark.parametrize("text", ["29.2. 18 Uhr", "29.02.", "29. Februar 18 Uhr", "29 February 6pm", "Mo 29.2. 18 Uhr",
+                                  "29.2.2027 18:00", "29.02.27 18 Uhr", "2027-02-29", "2027-02-29T18:00"])
+def test_29_february_of_a_common_year_is_refused_saying_so(text):
+    with pytest.raises(TimeParseError) as error:
+        parse_when(text, lang="de", tz=TZ, now=NOW, require_time=False)
+    assert error.value.reason == "no_leap_day"
+    assert error.value.params == {"year": 2027, "leap": 2028}
+
+
+def test_29_february_is_read_when_the_coming_february_has_one():
+    in_2027 = datetime(2027, 3, 5, 10, tzinfo=timezone.utc)  # the coming February is 2028's
+    assert parse_when("29.2. 12:00", lang="de", tz=TZ, now=in_2027) == local(2028, 2, 29, 12)
+    assert parse_when("29. Februar 12 Uhr", lang="de", tz=TZ, now=in_2027) == local(2028, 2, 29, 12)
+    assert parse_date("2028-02-29", lang="de", tz=TZ, now=NOW) == date(2028, 2, 29)
+
+
+def test_29_february_in_a_range_is_refused_too():
+    with pytest.raises(TimeParseError) as error:
+        parse_date_range("29.2.-3.3.", lang="de", tz=TZ, now=NOW)
+    assert (error.value.reason, error.value.params) == ("no_leap_day", {"year": 2027, "leap": 2028})
+
+
+@pytest.mark.parametrize("text", ["31.4. 18 Uhr", "31.2.", "30.2.2028 18:00", "2026-11-31"])
+def test_a_day_past_the_end_of_its_month_is_named(text):
+    with pytest.raises(TimeParseError) as error:
+        parse_when(text, lang="de", tz=TZ, now=NOW, require_time=False)
+    assert error.value.reason == "no_such_day"
+
+
+# Issue 11, defect 10: a table showed "Di 29.2. 18:00" for a date more than a year ahead.
+@pytest.mark.parametrize(("when", "de", "en"), [
+    (local(2026, 12, 2, 18), "Mi 2.12. 18:00", "Wed Dec 2, 6:00 PM"),
+    (local(2027, 11, 20, 18), "Sa 20.11. 18:00", "Sat Nov 20, 6:00 PM"),  # the last day of the coming year
+    (local(2027, 11, 21, 18), "So 21.11.2027 18:00", "Sun Nov 21, 2027, 6:00 PM"),
+    (local(2028, 2, 29, 18), "Di 29.2.2028 18:00", "Tue Feb 29, 2028, 6:00 PM"),
+    (local(2026, 11, 20, 18), "Fr 20.11.2026 18:00", "Fri Nov 20, 2026, 6:00 PM"),  # yesterday: past
+])
+def test_table_dates_outside_the_coming_year_show_the_year(when, de, en):
+    assert format_weekday_date(when, "de", TZ, NOW) == de
+    assert format_weekday_date(when, "en", TZ, NOW) == en
+    assert "2028" not in format_weekday_date(local(2028, 2, 29, 18), "de", TZ)  # without now: as before
