@@ -47,7 +47,7 @@ async def test_a_whole_emoji_is_fine(conv):
 
 async def test_a_mirrored_announcement_with_a_lone_surrogate_is_refused(pconv):
     pconv.chat.add_room(NEWS, [ANNA, "@ben:test", "@mia:test"], power={ANNA: 50}, name="Neuigkeiten")
-    await pconv.reply(ANNA, "!raum ankündigungen main", NEWS)
+    await pconv.reply("@admin:test", "!raum ankündigungen main", NEWS)  # an admin founds the anchor
     sent = await pconv.say(ANNA, "Am Samstag: Stand am Markt \ud83d", NEWS)
     assert [s.body for s in sent if s.room_id == ORGS] == [BROKEN_SENTENCE], [(s.room_id, s.body) for s in sent]
     assert await pconv.app.db.fetchval("SELECT count(*) FROM posts") == 0
