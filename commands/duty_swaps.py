@@ -15,14 +15,14 @@ import logging
 import re
 from datetime import date, datetime
 
-from bot.converters import Day
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
-from bot.grammar import Line, Number, command
+from bot.grammar import Number, command
 from bot.render import Rich, mention, plain
 from bot.scheduler import JobHandler, Scheduler
 from bot.voice import Short, Voice
 from commands.duty_planner import Planner
+from commands.duty_swap_spec import SwapSpec, read_swap
 from commands.duty_text import DutyFinder
 from storage.core import Job
 from storage.duties import OPEN, Absences, Duties, Duty, TurnRow, Turns
@@ -33,19 +33,11 @@ log = logging.getLogger(__name__)
 JOB_LAPSE = "duty.swap_lapse"
 ACCEPT_KEYS = frozenset({"✅", "✔", "☑"})  # reactions that accept (variation selectors stripped)
 _REF = re.compile(r"duty\.swap\.([0-9]+)")
-_MXID = re.compile(r"^@[^:\s]+:\S+$")
-_FOR = re.compile(r"^(.*\S)\s+(?:für|fuer|for)\s+(\S.*)$", re.IGNORECASE)
 
 
 def offer_ref(swap_id: int) -> str:
     """Outbox ref of the offer message (a ✅ on it accepts) and key of the offer's lapse job."""
     return f"duty.swap.{swap_id}"
-
-
-class SwapSpec(Line):
-    """`<duty> <date> @person [für <date>]`: split by the handler, which knows the duty names."""
-
-    label = "swap"
 
 
 class SwapFeature(Feature):
@@ -63,48 +55,7 @@ class SwapFeature(Feature):
     def _short(self, lang: str, occ: datetime) -> str:
         return self.voice.value(lang, Short(occ))
 
-    # ------------------------------------------------------------------ reading the offer
-    async def _parse(self, ctx: Ctx, spec: str) -> tuple[Duty, date, str, date | None]:
-        """(duty, day of my turn, the other person, day of their turn or None) from the command text."""
-        head, for_day = spec, None
-        m = _FOR.match(spec)
-        if m:  # "für" inside a duty's name is no for-clause: only a date after it makes one
-            try:
-                head, for_day = m.group(1), Day.convert(ctx, m.group(2))
-            except UserError:
-                pass
-        words = head.split()
-        ids = [w for w in words if _MXID.match(w)]
-        pill = False
-        if ids:
-            person = ids[-1]
-            del words[len(words) - 1 - words[::-1].index(person)]
-        else:  # a pill: the body shows a display name, the id is in the mentions
-            others = [u for u in ctx.mentions if u != ctx.chat.own_user_id]
-            if len(others) != 1:
-                raise UserError("duty.swap.no_person")
-            person, pill = others[0], True
-        best: tuple[Duty, int] | None = None
-        lowered = [w.casefold() for w in words]
-        for duty in await self.finder.visible(ctx):
-            for label in self.finder.labels(duty):
-                n = len(label.split())
-                if lowered[:n] == label.split() and (best is None or n > best[1]):
-                    best = (duty, n)
-        if best is None:
-            raise self.finder.unknown(ctx, " ".join(words), await self.finder.visible(ctx))
-        duty, rest = best[0], words[best[1]:]
-        if not rest:
-            raise UserError("error.missing_argument", arg=Day.label)
-        if not pill:
-            return duty, Day.convert(ctx, " ".join(rest)), person, for_day
-        for k in range(len(rest), 1, -1):  # the longest start that reads as a date; the pill's name follows
-            try:
-                return duty, Day.convert(ctx, " ".join(rest[:k])), person, for_day
-            except UserError:
-                pass
-        return duty, Day.convert(ctx, rest[0]), person, for_day
-
+    # ------------------------------------------------------------------ the plan around an offer
     async def _turn_on(self, duty: Duty, user: str, day: date, now: datetime) -> TurnRow | None:
         """user's open turn of duty on day (planned ahead first if the day lies beyond the plan)."""
         def on_day(rows: list[TurnRow]) -> TurnRow | None:
@@ -129,7 +80,8 @@ class SwapFeature(Feature):
     # ------------------------------------------------------------------ offering
     @command("duty swap", aliases=["dienst tauschen"])
     async def swap(self, ctx: Ctx, spec: SwapSpec):
-        duty, day, person, for_day = await self._parse(ctx, spec)
+        request = await read_swap(ctx, self.finder, spec)
+        duty, day, person, for_day = request.duty, request.day, request.person, request.for_day
         if person == ctx.sender:
             raise UserError("duty.swap.self", usage=False)
         mine = await self._turn_on(duty, ctx.sender, day, ctx.now)

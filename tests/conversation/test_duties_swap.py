@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.conversation.test_duties_support import (ALICE, BOB, CAROL, DAVE, EN, ORGA, ROOM, advance_to,  # noqa: F401
-                                                    duty_conv, local, minutes_duty, plan_rows)
+                                                    duty_conv, local, minutes_duty, plan_rows, restart)
 
 
 async def plan(conv, n: int = 4, room: str = ROOM, name: str = "Protokoll"):
@@ -223,3 +223,44 @@ async def test_swap_offers_in_mydata_and_forget(duty_conv):
     assert await duty_conv.app.db.fetchval(
         "SELECT COUNT(*) FROM duty_swaps WHERE offerer = ? OR target = ?", (b, b)) == 0
     assert (await duty_conv.reply(b, "!dienst annehmen 1", ROOM)).body == "Das Tauschangebot #1 ist schon hinfällig."
+
+
+async def test_reaction_after_a_restart_and_an_offer_from_a_direct_chat(duty_conv, tmp_path):
+    a, b, rows = await two_members(duty_conv)
+    dm = f"!dm-{a.strip('@').split(':')[0]}:test"
+    duty_conv.chat.add_room(dm, [a])
+    sent = await duty_conv.say(a, f"dienst tauschen Protokoll 24.11. mit {b}", dm)
+    answer = next(s for s in sent if s.room_id == dm)
+    offer = next(s for s in sent if s.room_id == ROOM)
+    assert answer.body == f"Dein Tauschangebot #1 an {b} steht jetzt im Raum Ortsgruppe." and answer.mentions == []
+    assert offer.body.startswith(f"🔁 {b}: {a} möchte bei Protokoll mit dir tauschen") and offer.mentions == [b]
+    conv = await restart(duty_conv, tmp_path)
+    try:
+        done = await conv.deliver(react(conv, b, offer.event_id))
+        assert len(done) == 1 and done[0].room_id == ROOM and done[0].body.startswith("✅ Tausch #1 ist abgemacht")
+        assert [u for u, in await holders(conv)][:2] == [b, a]
+    finally:
+        duty_conv.app = conv.app  # the fixture closes this one
+
+
+async def test_swap_with_a_pill_in_german_and_two_people_per_date(duty_conv):
+    await minutes_duty(duty_conv, members=(ALICE, BOB, CAROL), extra="\npersonen: 2")
+    rows = await plan(duty_conv, 3)
+    first = rows[0][1]
+    outsider = next(u for u in (ALICE, BOB, CAROL) if u not in first)
+    giver = first[0]
+    busy = await duty_conv.reply(giver, f"!dienst tauschen Protokoll 24.11. {first[1]}", ROOM)
+    assert busy.body == f"{first[1]} ist bei Protokoll am Di 24.11. 18:00 schon eingeteilt."
+    offer = await duty_conv.reply(giver, "!dienst tauschen Protokoll 24.11. mit Caro Line", ROOM, mentions=(outsider,))
+    assert offer.mentions == [outsider] and "(Tausch #1)" in offer.body
+    await duty_conv.reply(outsider, "!dienst annehmen 1", ROOM)
+    after = await plan(duty_conv, 3)
+    assert sorted(after[0][1]) == sorted([first[1], outsider])
+    assert sum(users.count(giver) for _, users in after) == sum(users.count(giver) for _, users in rows)
+
+
+async def test_help_names_the_swap_commands(duty_conv):
+    shown = await duty_conv.reply(ALICE, "!hilfe dienst tauschen", ROOM)
+    assert shown.body.startswith("!dienst tauschen <Dienst> <Datum> <@Person>")
+    english = await duty_conv.reply(ALICE, "!help duty accept", ROOM)
+    assert "Nimmt ein Tauschangebot an dich an" in english.body
