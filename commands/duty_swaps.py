@@ -11,7 +11,6 @@ reminder and escalation read its holders when they run, so they follow the turn 
 """
 from __future__ import annotations
 
-import logging
 import re
 from datetime import date, datetime
 
@@ -27,8 +26,6 @@ from commands.duty_text import DutyFinder
 from storage.core import Job
 from storage.duties import OPEN, Absences, Duties, Duty, TurnRow, Turns
 from storage.duty_swaps import SwapOffer, Swaps
-
-log = logging.getLogger(__name__)
 
 JOB_LAPSE = "duty.swap_lapse"
 ACCEPT_KEYS = frozenset({"✅", "✔", "☑"})  # reactions that accept (variation selectors stripped)
@@ -97,24 +94,7 @@ class SwapFeature(Feature):
             raise UserError("duty.swap.already_there", usage=False, user=person, name=duty.name, when=when)
         if await self._absent(person, mine.occurrence):
             raise UserError("duty.swap.absent", usage=False, user=person, date=self.voice.value(ctx.lang, day))
-        theirs: TurnRow | None = None
-        if for_day is not None:
-            theirs = await self._turn_on(duty, person, for_day, ctx.now)
-            if theirs is None:
-                raise UserError("duty.swap.for_not_theirs", usage=False, user=person, name=duty.name,
-                                date=self.voice.value(ctx.lang, for_day), dates=await self._dates(ctx, duty, person))
-        else:
-            for row in await self.turns.of_user(person, OPEN, after=ctx.now, duty_id=duty.id):
-                if not any(r.user_id == ctx.sender for r in await self.turns.holders(duty.id, row.occurrence)):
-                    theirs = row
-                    break
-        if theirs is not None:
-            if any(r.user_id == ctx.sender for r in await self.turns.holders(duty.id, theirs.occurrence)):
-                raise UserError("duty.swap.you_there", usage=False, name=duty.name,
-                                when=self._short(ctx.lang, theirs.occurrence))
-            if await self._absent(ctx.sender, theirs.occurrence):
-                raise UserError("duty.swap.you_absent", usage=False, user=person,
-                                date=self.voice.value(ctx.lang, self.planner.day(theirs.occurrence)))
+        theirs = await self._their_turn(ctx, duty, person, for_day)
         for other in await self.swaps.open_on(duty.id, [mine.occurrence]):
             if other.offerer == ctx.sender and other.offerer_occ == mine.occurrence:
                 raise UserError("duty.swap.exists", usage=False, id=other.id, when=when)
@@ -130,6 +110,30 @@ class SwapFeature(Feature):
             await self.voice.messenger.send(duty.room_id, text, ref=offer_ref(offer.id))
             await ctx.reply_rich(self.voice.rich(ctx.lang, "duty.swap.offered_elsewhere", id=offer.id,
                                                  user=person, room=info.name))
+
+    async def _their_turn(self, ctx: Ctx, duty: Duty, person: str, for_day: date | None) -> TurnRow | None:
+        """The turn the offerer gets in return: the one on for_day, else person's next one the offerer is not
+        on already; None (a hand-over) if person has none."""
+        theirs: TurnRow | None = None
+        if for_day is not None:
+            theirs = await self._turn_on(duty, person, for_day, ctx.now)
+            if theirs is None:
+                raise UserError("duty.swap.for_not_theirs", usage=False, user=person, name=duty.name,
+                                date=self.voice.value(ctx.lang, for_day), dates=await self._dates(ctx, duty, person))
+        else:
+            for row in await self.turns.of_user(person, OPEN, after=ctx.now, duty_id=duty.id):
+                if not any(r.user_id == ctx.sender for r in await self.turns.holders(duty.id, row.occurrence)):
+                    theirs = row
+                    break
+        if theirs is None:
+            return None
+        if any(r.user_id == ctx.sender for r in await self.turns.holders(duty.id, theirs.occurrence)):
+            raise UserError("duty.swap.you_there", usage=False, name=duty.name,
+                            when=self._short(ctx.lang, theirs.occurrence))
+        if await self._absent(ctx.sender, theirs.occurrence):
+            raise UserError("duty.swap.you_absent", usage=False, user=person,
+                            date=self.voice.value(ctx.lang, self.planner.day(theirs.occurrence)))
+        return theirs
 
     def _offer_text(self, lang: str, duty: Duty, offer: SwapOffer) -> Rich:
         common = dict(id=offer.id, user=mention(offer.target or ""), offerer=plain(offer.offerer or ""),

@@ -130,13 +130,21 @@ async def test_swap_refused_when_the_other_is_away_or_not_here(duty_conv):
                              "Di 1.12. 18:00, Di 15.12. 18:00.")
     assert (await duty_conv.reply(a, f"!dienst tauschen Protokoll 24.11. {a}", ROOM)).body == (
         "Mit dir selbst kannst du nicht tauschen.")
+    await duty_conv.reply(a, "!abwesend 1.12. 1.12.", ROOM)  # a cannot do b's next turn, but a later one
+    mine_away = await duty_conv.reply(a, f"!dienst tauschen Protokoll 24.11. {b}", ROOM)
+    assert mine_away.body == (f"Du hast dich für Di., 1. Dez. 2026 abwesend gemeldet, den Einsatz von {b} an dem Tag "
+                              "kannst du nicht übernehmen. Nenne mit für <Datum> einen anderen.")
+    later = await duty_conv.reply(a, f"!dienst tauschen Protokoll 24.11. {b} für 15.12.", ROOM)
+    assert "deinen Einsatz am Di 15.12. 18:00" in later.body
+    await duty_conv.reply(a, "!dienst zurückziehen 1", ROOM)
+    await duty_conv.reply(a, "!abwesend löschen", ROOM)
     # away only after the offer: accepting is refused, the offer stays open
     await duty_conv.reply(a, f"!dienst tauschen Protokoll 24.11. {DAVE}", ROOM)
     await duty_conv.reply(DAVE, "!abwesend 24.11. 24.11.", ROOM)
-    late = await duty_conv.reply(DAVE, "!dienst annehmen 1", ROOM)
+    late = await duty_conv.reply(DAVE, "!dienst annehmen 2", ROOM)
     assert late.body.startswith("Du hast dich für Di., 24. Nov. 2026 abwesend gemeldet.")
     await duty_conv.reply(DAVE, "!abwesend löschen", ROOM)
-    assert (await duty_conv.reply(DAVE, "!dienst annehmen 1", ROOM)).body.startswith("✅ Tausch #1 ist abgemacht")
+    assert (await duty_conv.reply(DAVE, "!dienst annehmen 2", ROOM)).body.startswith("✅ Tausch #2 ist abgemacht")
     assert await swap_rows(duty_conv) and (await plan(duty_conv))[0][1] == (DAVE,)
 
 
