@@ -210,7 +210,7 @@ async def test_swap_in_english_with_a_pill(duty_conv):
     assert done.body == (f"✅ Swap #1 is done, {a}: {b} now does Minutes on Tue Nov 24, 6:00 PM, and you do it on "
                          "Tue Dec 1, 6:00 PM. Thanks, both of you!")
     assert [u for u, in await holders(duty_conv)][:4] == [b, a, a, b]
-    assert (await duty_conv.reply(b, "!duty accept 1", EN)).body == "Swap offer #1 has already been accepted."
+    assert (await duty_conv.reply(b, "!duty accept 1", EN)).body == "Swap offer #1 is already closed (accepted)."
     second = await duty_conv.reply(b, f"!duty swap Minutes 2026-12-15 {a}", EN)
     assert (await duty_conv.reply(a, "!duty decline", EN)).body == (
         f"{b}: {a} declined swap #2. Minutes on Tue Dec 15, 6:00 PM stays with you.")
