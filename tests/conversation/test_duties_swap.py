@@ -68,6 +68,9 @@ async def test_swap_offered_and_accepted_by_command(duty_conv):
     assert [k for *_, k in history][2:] == ["swap", "swap"]
     log = await duty_conv.app.db.fetchall("SELECT from_user, to_user FROM duty_overrides WHERE kind = 'swap'")
     assert [tuple(r) for r in log] == [(a, b), (b, a)]
+    # a swapped 24.11. away because they cannot come: handing it back never returns it to them
+    back = await duty_conv.reply(b, "!dienst abgeben Protokoll", ROOM)
+    assert back.body.startswith("Für Protokoll am Di 24.11. 18:00 ist sonst niemand verfügbar")
 
 
 async def test_swap_accepted_by_reaction_moves_the_turns_once(duty_conv):
