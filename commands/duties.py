@@ -274,11 +274,13 @@ class DutyFeature(Feature):
 
 def duty_features(db: Database, rooms: Rooms, scheduler: Scheduler, voice: Voice, clock: Clock,
                   tz: str) -> list[Feature]:
-    """The duty features, wired: the duty commands, turn commands, absences, welcome buddies."""
+    """The duty features, wired: the duty commands, turn commands, swaps, absences, welcome buddies."""
     from commands.duty_away import AwayFeature
     from commands.duty_stats import StatsFeature
+    from commands.duty_swaps import SwapFeature
     from commands.duty_turns import TurnsFeature
     from commands.welcome import WelcomeFeature
+    from storage.duty_swaps import Swaps
 
     duties, turns, absences, welcomes = Duties(db), Turns(db), Absences(db), Welcomes(db)
     planner = Planner(duties, turns, absences, scheduler, tz)
@@ -286,6 +288,7 @@ def duty_features(db: Database, rooms: Rooms, scheduler: Scheduler, voice: Voice
     return [
         DutyFeature(duties, turns, welcomes, planner, finder, voice, DutyJobs(duties, turns, planner, voice, clock)),
         TurnsFeature(duties, turns, absences, planner, finder, voice),
+        SwapFeature(duties, turns, absences, Swaps(db), planner, finder, voice, scheduler),
         StatsFeature(duties, turns, voice),
         AwayFeature(turns, absences, planner, voice),
         WelcomeFeature(duties, turns, welcomes, rooms, planner, voice, scheduler, clock),

@@ -64,13 +64,13 @@ class Planner:
         want = occurrences(rec, self.tz, now, count=min(MAX_SLOTS, max(count, len(within) + AHEAD)))
         stored = {s.occurrence for s in await self.turns.slots_after(duty.id, now)}
         fixed: dict[datetime, list[str]] = {occ: [] for occ in stored}
-        passed_on: list[Absence] = []  # nobody gets back a turn they handed back or that was taken from them
+        passed_on: list[Absence] = []  # nobody gets back a turn they handed back, swapped away or that was taken from them
         for row in await self.turns.of_duty(duty.id, now):
             if row.user_id is None:
                 continue
             if row.occurrence in stored and row.status in HOLDING:
                 fixed[row.occurrence].append(row.user_id)
-            elif row.status in ("handed_back", "released"):
+            elif row.status in ("handed_back", "released", "swapped"):
                 passed_on.append(Absence(row.user_id, self.day(row.occurrence), self.day(row.occurrence)))
         occs = sorted(set(want) | stored)
         plan = await self._assign(duty, occs, now, fixed, passed_on)

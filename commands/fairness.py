@@ -7,7 +7,8 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-# Statuses that mean "this person carries (or carried) the turn"; handed_back, released, dropped and missed do not.
+# Statuses that mean "this person carries (or carried) the turn"; handed_back, released, dropped, swapped and
+# missed do not.
 LOAD_STATUSES = frozenset({"assigned", "done", "taken"})
 
 
@@ -46,7 +47,7 @@ class Turn:
     occurrence: datetime  # aware
     user_id: str
     weight: float = 1.0  # the duty's weight when the turn was planned
-    status: str = "assigned"  # assigned | done | taken | handed_back | released | dropped | missed
+    status: str = "assigned"  # assigned | done | taken | handed_back | released | dropped | missed | swapped
     duty: str = ""  # which duty; recency and "twice in a row" only look at turns of the duty being planned
 
 

@@ -28,15 +28,15 @@ MIGRATIONS = [
         "CREATE TABLE duty_slots (duty_id INTEGER NOT NULL REFERENCES duties (id), occurrence INTEGER NOT NULL,"
         " planned_at INTEGER NOT NULL, announced_at INTEGER, reminded_at INTEGER, escalated_at INTEGER,"
         " cancelled_at INTEGER, PRIMARY KEY (duty_id, occurrence))",
-        # status: assigned | taken | done | missed | handed_back | released | dropped
-        # kind: plan | refill | take | buddy
+        # status: assigned | taken | done | missed | handed_back | released | dropped | swapped
+        # kind: plan | refill | take | buddy | swap (see storage/duty_swaps.py)
         "CREATE TABLE duty_turns (id INTEGER PRIMARY KEY AUTOINCREMENT, duty_id INTEGER NOT NULL REFERENCES duties (id),"
         " occurrence INTEGER NOT NULL, user_id TEXT, status TEXT NOT NULL, kind TEXT NOT NULL,"
         " weight REAL NOT NULL, created_at INTEGER NOT NULL, done_at INTEGER)",
         "CREATE INDEX duty_turns_slot ON duty_turns (duty_id, occurrence)",
         "CREATE INDEX duty_turns_user ON duty_turns (user_id, occurrence)",
         "CREATE INDEX duty_turns_time ON duty_turns (occurrence)",
-        # append-only log of changes to a plan: handback | take | absence | leave | forget | edit | delete
+        # append-only log of changes to a plan: handback | take | swap | absence | leave | forget | edit | delete
         "CREATE TABLE duty_overrides (id INTEGER PRIMARY KEY AUTOINCREMENT, duty_id INTEGER NOT NULL,"
         " occurrence INTEGER NOT NULL, kind TEXT NOT NULL, from_user TEXT, to_user TEXT, at INTEGER NOT NULL)",
         "CREATE TABLE duty_absences (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL,"

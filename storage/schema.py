@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from storage import core
 from storage import duties
+from storage import duty_swaps
 from storage import polls
 from storage import posts
 from storage import roles
@@ -11,7 +12,7 @@ from storage.db import Registry
 
 REGISTRY: Registry = {
     "core": [*core.MIGRATIONS, *roles.MIGRATIONS],  # the anchor roles constrain core's room_roles
-    "duties": duties.MIGRATIONS,
+    "duties": [*duties.MIGRATIONS, *duty_swaps.MIGRATIONS],  # swap offers refer to duties
     "safespace": safespace.MIGRATIONS,
     "posts": posts.MIGRATIONS,
     "polls": polls.MIGRATIONS,

@@ -1,9 +1,10 @@
-"""Duties against a real Synapse: `!duty plan` mentions the assignee; a newcomer gets a buddy chat."""
+"""Duties against a real Synapse: `!duty plan` mentions the assignee; a newcomer gets a buddy chat; a swap by ✅."""
 from __future__ import annotations
 
 import asyncio
+import re
 
-from nio import AsyncClient, RoomMessageNotice, SyncError
+from nio import AsyncClient, RoomMessageNotice, RoomSendResponse, SyncError
 
 from tests.integration.botharness import bot_factory  # noqa: F401 - fixture
 from tests.integration.conftest import SYNC_FILTER, wait_for
@@ -69,4 +70,35 @@ async def test_newcomer_gets_a_buddy_in_a_new_chat(bot_factory, matrix_user):
     assert sorted(intro.source["content"]["m.mentions"]["user_ids"]) == sorted([bob.user_id, carol.user_id])
     members = await carol.joined_members(chat_room)
     assert bot.user_id in {m.user_id for m in members.members}
+    assert bot.stop() == 0
+
+
+async def test_swap_offered_and_accepted_by_reaction(bot_factory, matrix_user):
+    alice, bob, carol = await matrix_user("alice"), await matrix_user("bob"), await matrix_user("carol")
+    bot = bot_factory(admins=[alice.user_id])
+    room = await make_room(alice, bot.user_id, invite=[bob.user_id, carol.user_id])
+    await bob.join(room)
+    await carol.join(room)
+    await command(alice, room, "!dienst anlegen Protokoll | jeden Dienstag 18 Uhr", bot.user_id)
+    clients = {bob.user_id: bob, carol.user_id: carol}
+    for client in clients.values():
+        await command(client, room, "!dienst mitmachen Protokoll", bot.user_id)
+    plan = await command(alice, room, "!dienst plan Protokoll 2", bot.user_id)
+    rows = [re.match(r"^• \S+ ([\d.]+) \d\d:\d\d: (\S+)$", line) for line in plan.body.splitlines()]
+    (day, offerer), (other_day, target) = [m.groups() for m in rows if m]
+    assert {offerer, target} == set(clients)
+
+    offer = await command(clients[offerer], room, f"!dienst tauschen Protokoll {day} {target}", bot.user_id)
+    assert offer.body.startswith(f"🔁 {target}: {offerer} möchte bei Protokoll mit dir tauschen (Tausch #1)")
+    assert offer.source["content"]["m.mentions"] == {"user_ids": [target]}
+    resp = await clients[target].room_send(room, "m.reaction", {"m.relates_to": {
+        "rel_type": "m.annotation", "event_id": offer.event_id, "key": "✅"}})
+    assert isinstance(resp, RoomSendResponse), resp
+    done = await wait_for(clients[offerer], lambda r, e: r == room and isinstance(e, RoomMessageNotice)
+                          and e.sender == bot.user_id and reply_target(e) == offer.event_id, timeout=30)
+    assert done.body.startswith(f"✅ Tausch #1 ist abgemacht, {offerer}: Protokoll am ")
+    assert done.source["content"]["m.mentions"] == {"user_ids": [offerer]}
+    after = await command(alice, room, "!dienst plan Protokoll 2", bot.user_id)
+    assert [m.groups() for m in (re.match(r"^• \S+ ([\d.]+) \d\d:\d\d: (\S+)$", line)
+                                 for line in after.body.splitlines()) if m] == [(day, target), (other_day, offerer)]
     assert bot.stop() == 0
