@@ -12,7 +12,7 @@ from bot.render import Rich, bold, code, fmt, lines, plain
 # capability -> the features whose commands it lists (a feature not named here falls into "more")
 GROUPS: dict[str, tuple[str, ...]] = {
     "polls": ("polls", "meetings", "decisions"),
-    "duties": ("duties", "duty_turns", "duty_stats", "away", "welcome"),
+    "duties": ("duties", "duty_turns", "duty_swaps", "duty_stats", "away", "welcome"),
     "safespace": ("safespace", "awareness", "speakers"),  # PRODUCT.md: the quota list is a FINTA* tool
     "posts": ("posts",),
     "room": ("rooms", "help"),

@@ -84,6 +84,10 @@ TABLE = {
     "duty done": ("!duty done Protokoll", "all"),
     "duty handback": ("!duty handback Protokoll", "all"),
     "duty take": ("!duty take Protokoll 1.12.2027", "all"),
+    "duty swap": ("!duty swap Protokoll 1.12.2027 @member:test", "all"),  # the assignee (handler: not found)
+    "duty accept": ("!duty accept 1", "all"),
+    "duty decline": ("!duty decline 1", "all"),
+    "duty withdraw": ("!duty withdraw 1", "all"),
     "duty stats": ("!duty stats", "room"),
     "duties": ("!duties", "room"),
     "away": ("!away 1.1.2027 2.1.2027", "all"),
