@@ -33,6 +33,12 @@ MIGRATIONS = [
         # does not mark it sent, and the next attempt uses a new transaction id
         "ALTER TABLE outbox ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
     ),
+    (
+        # the command (room, event) a row answers, so a homeserver's refusal is reported there;
+        # cleared once the row is sent or failed
+        "ALTER TABLE outbox ADD COLUMN cause_room TEXT",
+        "ALTER TABLE outbox ADD COLUMN cause_event TEXT",
+    ),
 ]
 
 
@@ -145,6 +151,8 @@ class OutboxItem:
     edits_ref: str | None
     attempts: int
     version: int = 0
+    cause_room: str | None = None  # where the command that caused it was typed (failures are reported there)
+    cause_event: str | None = None
 
 
 class Outbox:
@@ -169,30 +177,34 @@ class Outbox:
         to_user: str | None = None,
         ref: str | None = None,
         edits_ref: str | None = None,
+        cause_room: str | None = None,
+        cause_event: str | None = None,
     ) -> int:
         if edits_ref is not None:
             pending = await self.db.fetchval(
                 "SELECT id FROM outbox WHERE edits_ref = ? AND sent_at IS NULL AND failed IS NULL", (edits_ref,)
             )
             if pending is not None:
-                await self.db.execute("UPDATE outbox SET content = ?, version = version + 1 WHERE id = ?",
-                                      (json.dumps(content), pending))
+                await self.db.execute("UPDATE outbox SET content = ?, version = version + 1, cause_room = ?,"
+                                      " cause_event = ? WHERE id = ?",
+                                      (json.dumps(content), cause_room, cause_event, pending))
                 return int(pending)
         return await self.db.execute(
-            "INSERT INTO outbox (room_id, to_user, type, content, ref, edits_ref, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (room_id, to_user, type, json.dumps(content), ref, edits_ref, to_ms(at)),
+            "INSERT INTO outbox (room_id, to_user, type, content, ref, edits_ref, created_at, cause_room, cause_event)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (room_id, to_user, type, json.dumps(content), ref, edits_ref, to_ms(at), cause_room, cause_event),
         )
 
     async def pending(self, limit: int = 100) -> list[OutboxItem]:
         rows = await self.db.fetchall(
-            "SELECT id, room_id, to_user, type, content, ref, edits_ref, attempts, version FROM outbox"
+            "SELECT id, room_id, to_user, type, content, ref, edits_ref, attempts, version, cause_room, cause_event"
+            " FROM outbox"
             " WHERE sent_at IS NULL AND failed IS NULL ORDER BY id LIMIT ?",
             (limit,),
         )
         return [
             OutboxItem(r["id"], r["room_id"], r["to_user"], r["type"], json.loads(r["content"]), r["ref"],
-                       r["edits_ref"], r["attempts"], r["version"])
+                       r["edits_ref"], r["attempts"], r["version"], r["cause_room"], r["cause_event"])
             for r in rows
         ]
 
@@ -200,8 +212,8 @@ class Outbox:
         """Record the send; False if the row changed meanwhile (a merged edit), so it goes out again."""
         # the content is not needed once sent: keeping it would keep what people said
         if await self.db.execute_rowcount(
-                "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ?, content = '{}', to_user = NULL"
-                " WHERE id = ? AND version = ?", (to_ms(at), event_id, room_id, item_id, version)) == 1:
+                "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ?, content = '{}', to_user = NULL,"
+                " cause_room = NULL, cause_event = NULL WHERE id = ? AND version = ?", (to_ms(at), event_id, room_id, item_id, version)) == 1:
             return True
         # changed meanwhile; a new message keeps its event id, so later edits can target it
         await self.db.execute("UPDATE outbox SET event_id = ?, room_id = ? WHERE id = ? AND edits_ref IS NULL",
@@ -209,9 +221,17 @@ class Outbox:
         return False
 
     async def mark_attempt(self, item_id: int, failed: str | None = None) -> None:
+        """Count a failed attempt; failed (a short reason) gives the row up, dropping what it said."""
+        if failed is None:
+            await self.db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))
+            return
         await self.db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, failed = ? WHERE id = ?", (failed, item_id)
-        )
+            "UPDATE outbox SET attempts = attempts + 1, failed = ?, content = '{}', cause_room = NULL,"
+            " cause_event = NULL WHERE id = ?", (failed, item_id))
+
+    async def ref_failed(self, ref: str) -> bool:
+        """Whether the message named ref was given up (so edits of it can never be sent)."""
+        return await self.db.fetchval("SELECT 1 FROM outbox WHERE ref = ? AND failed IS NOT NULL", (ref,)) is not None
 
     async def event_for_ref(self, ref: str) -> tuple[str, str] | None:
         """(room_id, event_id) of a sent message by its ref."""
