@@ -48,6 +48,14 @@ def caused_by(room_id: str, event_id: str) -> Iterator[None]:
         _CAUSE.reset(token)
 
 
+def require_whole(rich: Rich, reserve: int = 0) -> None:
+    """TooLarge unless rich fits whole into one message with `reserve` bytes to spare: for text stored
+    now and shown later inside other text (a safe space's rules in the welcome message)."""
+    size = wire_size(message_content(rich, budget=None)) + reserve
+    if size > CONTENT_BUDGET:
+        raise TooLarge(size, CONTENT_BUDGET)
+
+
 class Messenger:
     def __init__(self, outbox: Outbox, clock: Clock, wake: Callable[[], None] = lambda: None) -> None:
         self.outbox = outbox
@@ -98,7 +106,8 @@ class Messenger:
 
 
 class FailureReporter(Protocol):
-    async def __call__(self, room_id: str, reason: str, *, reply_to: str | None, ref: str) -> None: ...
+    async def __call__(self, room_id: str, reason: str, *, elsewhere: bool, reply_to: str | None,
+                       ref: str) -> None: ...
 
 
 class Delivery:
@@ -218,7 +227,8 @@ class Delivery:
         async with self.db.transaction():
             await self.outbox.mark_attempt(item.id, note)
             if self.report is not None and where and not (item.ref or "").startswith(FAILURE_REF):
-                await self.report(where, reason, reply_to=item.cause_event, ref=FAILURE_REF + str(item.id))
+                await self.report(where, reason, elsewhere=room_id != where, reply_to=item.cause_event,
+                                  ref=FAILURE_REF + str(item.id))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver whenever woken, until stop is set."""

@@ -66,7 +66,8 @@ def mention(user_id: str, display: str | None = None) -> Rich:
     """A pill for user_id; the user is added to m.mentions."""
     label = display or user_id
     url = "https://matrix.to/#/" + html.escape(user_id, quote=True)
-    return Rich(plain(label).text, f'<a href="{url}">{html.escape(label)}</a>', frozenset({user_id}))
+    shown = plain(label)  # a display name may say @room too
+    return Rich(shown.text, f'<a href="{url}">{shown.html}</a>', frozenset({user_id}))
 
 
 def fmt(template: str, **values: Any) -> Rich:

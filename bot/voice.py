@@ -82,10 +82,14 @@ class Voice:
         """compose(lang) -> Rich, called with the room's language."""
         await self.messenger.send(room_id, compose(await self.lang(room_id)), reply_to=reply_to)
 
-    async def delivery_failed(self, room_id: str, reason: str, *, reply_to: str | None, ref: str) -> None:
-        """Tell the room of the command (or the room itself) that a message of the bot was given up:
-        reason too_large, refused (by the homeserver) or gave_up (after every retry)."""
-        rich = self.rich(await self.lang(room_id), "delivery.failed." + reason)
+    async def delivery_failed(self, room_id: str, reason: str, *, elsewhere: bool, reply_to: str | None,
+                              ref: str) -> None:
+        """Tell the room of the command (or, without one, the room itself) that a message of the bot was
+        given up: its answer here, or a message it caused elsewhere (then it was not passed on); reason
+        too_large, refused (by the homeserver) or gave_up (after every retry)."""
+        lang = await self.lang(room_id)
+        rich = fmt("{what} {why}", what=self.rich(lang, "delivery.failed." + ("elsewhere" if elsewhere else "here")),
+                   why=self.rich(lang, "delivery.reason." + reason))
         await self.messenger.send(room_id, rich, reply_to=reply_to, ref=ref)
 
     async def dm(self, user_id: str, lang: str, key: str, **params: Any) -> None:

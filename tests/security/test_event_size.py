@@ -12,10 +12,11 @@ from datetime import datetime, timezone
 
 from bot.eventsize import CONTENT_BUDGET, MAX_EVENT_BYTES, wire_size
 from bot.messenger import Delivery
+from bot.render import mention
 from commands.poll_render import POLL_START, TEXT, native_start
 from storage.polls import Option, Poll
 from tests.conversation.conftest import ALICE, BOB, ORGA, ROOM, ROOM_EN
-from tests.conversation.safespace_setup import AWARE, dm, start
+from tests.conversation.safespace_setup import AWARE, SAFE, dm, start
 
 EMOJI = "\U0001f600"
 
@@ -177,3 +178,33 @@ async def test_room_mentions_in_a_poll_title_are_defused_in_every_spelling(conv)
         assert "room" not in sent.content.get("m.mentions", {})
     table = next(s for s in conv.chat.sent if s.type == "m.room.message" and "Kommt alle" in s.body)
     assert "@\u2060ROOM" in table.body and "@\u2060Room" in table.html  # still readable, case kept
+
+
+async def test_a_report_the_homeserver_refuses_is_reported_to_the_reporter_as_not_passed_on(tmp_path):
+    conv = await start(tmp_path)
+    try:
+        conv.chat.refuse_if = lambda room_id, type, content: "M_FORBIDDEN" if room_id == AWARE else None
+        ev = conv.event(ALICE, "melden Hallo", dm(ALICE))
+        await conv.deliver(ev)
+        notices = [s.body for s in conv.chat.replies_to(ev.event_id)]
+        assert any("anderen Raum" in n and "nicht weitergegeben" in n for n in notices), notices
+        assert not any(s.room_id == AWARE and "Hallo" in s.body for s in conv.chat.sent)
+    finally:
+        await conv.app.db.close()
+
+
+async def test_rules_that_could_not_be_shown_whole_are_refused(tmp_path):
+    conv = await start(tmp_path)
+    try:
+        await conv.reply(ORGA, "!raum schutzraum", SAFE)
+        answer = await conv.reply(ORGA, "!regeln " + EMOJI * 3_000, SAFE)
+        assert "zu lang" in answer.body and f"{CONTENT_BUDGET}" in answer.body, answer.body
+        assert EMOJI * 10 not in (await conv.reply(ORGA, "!regeln", SAFE)).body  # still the default rules
+        assert "gespeichert" in (await conv.reply(ORGA, "!regeln Seid nett " + "ä" * 1_000, SAFE)).body
+    finally:
+        await conv.app.db.close()
+
+
+def test_a_display_name_saying_at_room_is_defused_in_the_pill():
+    pill = mention("@x:test", "@ROOM")
+    assert not re.search("@room", pill.text + pill.html, re.IGNORECASE)
