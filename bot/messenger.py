@@ -25,7 +25,7 @@ from bot.errors import TooLarge
 from bot.eventsize import CONTENT_BUDGET, wire_size
 from bot.ports import Chat, Clock, SendRefused
 from bot.render import EDIT_RESERVE, Rich, edit_content, message_content
-from storage.core import DirectRooms, KeyValue, Outbox
+from storage.core import FAILURE_REF, DirectRooms, KeyValue, Outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 _CAUSE: ContextVar[tuple[str, str] | None] = ContextVar("plenum_cause", default=None)
 # an edit is measured with the longest possible target event id (room versions 1-3 allow 255 bytes)
 _LONGEST_EVENT_ID = "$" + "x" * 254
-FAILURE_REF = "delivery.failed."  # ref of the notice that reports outbox row N: FAILURE_REF + N
 
 
 @contextlib.contextmanager

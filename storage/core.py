@@ -140,6 +140,9 @@ class Rooms:
         return [(r["room_id"], r["arg"]) for r in rows]
 
 
+FAILURE_REF = "delivery.failed."  # ref of the notice that reports outbox row N: FAILURE_REF + N
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     id: int
@@ -244,10 +247,11 @@ class Outbox:
         return await self.db.fetchval("SELECT ref FROM outbox WHERE event_id = ? AND ref IS NOT NULL", (event_id,))
 
     async def prune_sent(self, before: datetime) -> int:
-        """Drop sent rows without a ref (nobody looks them up again)."""
+        """Drop sent rows nobody looks up again: without a ref, or notices of a failed delivery (their ref
+        only names the row that failed)."""
         return await self.db.execute_rowcount(
-            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND ref IS NULL AND sent_at < ?", (to_ms(before),)
-        )
+            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND (ref IS NULL OR ref LIKE ?) AND sent_at < ?",
+            (FAILURE_REF + "%", to_ms(before)))
 
 
 @dataclass(frozen=True)

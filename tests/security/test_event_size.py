@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from bot.eventsize import CONTENT_BUDGET, MAX_EVENT_BYTES, wire_size
 from bot.messenger import Delivery
@@ -208,3 +208,13 @@ async def test_rules_that_could_not_be_shown_whole_are_refused(tmp_path):
 def test_a_display_name_saying_at_room_is_defused_in_the_pill():
     pill = mention("@x:test", "@ROOM")
     assert not re.search("@room", pill.text + pill.html, re.IGNORECASE)
+
+
+async def test_failure_notices_are_pruned_like_other_sent_messages(conv):
+    conv.chat.refuse_if = lambda room_id, type, content: "M_FORBIDDEN" if type == POLL_START else None
+    await conv.say(ALICE, "!umfrage Pizza? | ja | nein", ROOM)
+    notices = "SELECT COUNT(*) FROM outbox WHERE ref LIKE 'delivery.failed.%'"
+    assert await conv.app.db.fetchval(notices) == 1
+    async with conv.app.db.transaction():
+        await conv.app.messenger.outbox.prune_sent(conv.clock.now() + timedelta(seconds=1))
+    assert await conv.app.db.fetchval(notices) == 0
