@@ -152,12 +152,15 @@ def message_content(rich: Rich, *, reply_to: str | None = None, msgtype: str = "
 
 
 def shorten(content: dict[str, Any], budget: int = CONTENT_BUDGET) -> dict[str, Any]:
-    """content as it fits into budget: whole, else without HTML, else its body cut (marked with …)."""
+    """content as it fits into budget: whole, else without HTML, else its body cut (marked with …);
+    mentions too many to fit even so are dropped."""
     if fits(content, budget):
         return content
     cut = {k: v for k, v in content.items() if k not in ("format", "formatted_body")}
     if fits(cut, budget):
         return cut
+    if not fits({**cut, "body": CUT_MARK}, budget):  # the mentions alone are too many: ping nobody
+        cut["m.mentions"] = {}
     body = cut["body"]
     lo, hi = 0, len(body)  # the longest prefix that fits, by bisection (sizes grow with the prefix)
     while lo < hi:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from bot.eventsize import CONTENT_BUDGET, MAX_EVENT_BYTES, wire_size
 from bot.messenger import Delivery
-from bot.render import mention
+from bot.render import Rich, mention, message_content
 from commands.poll_render import POLL_START, TEXT, native_start
 from storage.polls import Option, Poll
 from tests.conversation.conftest import ALICE, BOB, ORGA, ROOM, ROOM_EN
@@ -218,3 +218,21 @@ async def test_failure_notices_are_pruned_like_other_sent_messages(conv):
     async with conv.app.db.transaction():
         await conv.app.messenger.outbox.prune_sent(conv.clock.now() + timedelta(seconds=1))
     assert await conv.app.db.fetchval(notices) == 0
+
+
+def test_shorten_keeps_what_fits_and_cuts_at_a_line():
+    rows = Rich("\n".join(f"Zeile {i} " + "ö" * 50 for i in range(3_000)), "<p>" * 10)
+    content = message_content(rows)
+    assert wire_size(content) <= CONTENT_BUDGET and "formatted_body" not in content
+    kept = content["body"].removesuffix("\n…").split("\n")
+    assert kept[-1] == f"Zeile {len(kept) - 1} " + "ö" * 50  # the last kept line is whole
+    small = Rich("Hallo", "<b>Hallo</b>")
+    assert message_content(small)["formatted_body"] == "<b>Hallo</b>"
+
+
+def test_a_message_pinging_thousands_still_fits_without_the_pings():
+    crowd = frozenset(f"@member{i}:example.org" for i in range(5_000))
+    content = message_content(Rich("Bitte abstimmen", "Bitte abstimmen", crowd))
+    assert wire_size(content) <= CONTENT_BUDGET and content["m.mentions"] == {}
+    few = message_content(Rich("Bitte abstimmen", "Bitte abstimmen", frozenset({"@a:test"})))
+    assert few["m.mentions"] == {"user_ids": ["@a:test"]}
