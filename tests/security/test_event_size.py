@@ -16,7 +16,8 @@ from bot.render import Rich, mention, message_content
 from commands.poll_render import POLL_START, TEXT, native_start
 from storage.polls import Option, Poll
 from tests.conversation.conftest import ALICE, BOB, ORGA, ROOM, ROOM_EN
-from tests.conversation.safespace_setup import AWARE, SAFE, dm, start
+from tests.conversation.safespace_setup import AWA, AWARE, SAFE, dm, start
+from tests.conversation.test_posts_fakes import ANNA, ORGA as PORGA, pconv  # noqa: F401 - fixture
 
 EMOJI = "\U0001f600"
 
@@ -236,3 +237,21 @@ def test_a_message_pinging_thousands_still_fits_without_the_pings():
     assert wire_size(content) <= CONTENT_BUDGET and content["m.mentions"] == {}
     few = message_content(Rich("Bitte abstimmen", "Bitte abstimmen", frozenset({"@a:test"})))
     assert few["m.mentions"] == {"user_ids": ["@a:test"]}
+
+
+async def test_an_answer_to_a_report_that_cannot_fit_is_refused_to_the_team(tmp_path):
+    conv = await start(tmp_path)
+    try:
+        await conv.reply(ALICE, "melden Hallo", dm(ALICE))
+        before = len(conv.chat.in_room(dm(ALICE)))
+        answer = await conv.reply(AWA, "!antworten 1 " + EMOJI * 10_000, AWARE)
+        assert "zu lang" in answer.body
+        assert len(conv.chat.in_room(dm(ALICE))) == before  # the reporter got nothing, not half of it
+    finally:
+        await conv.app.db.close()
+
+
+async def test_a_post_draft_too_big_to_preview_whole_is_refused(pconv):
+    answer = await pconv.reply(ANNA, "!beitrag " + EMOJI * 12_000, PORGA)
+    assert "zu lang" in answer.body, answer.body
+    assert (await pconv.reply(ANNA, "!beitrag Demo am Samstag", PORGA)).body.startswith("#1 ")  # rolled back
