@@ -253,5 +253,5 @@ async def test_an_answer_to_a_report_that_cannot_fit_is_refused_to_the_team(tmp_
 
 async def test_a_post_draft_too_big_to_preview_whole_is_refused(pconv):
     answer = await pconv.reply(ANNA, "!beitrag " + EMOJI * 12_000, PORGA)
-    assert "zu lang" in answer.body, answer.body
+    assert "zu lang" in answer.body and f"{CONTENT_BUDGET}" in answer.body, answer.body
     assert (await pconv.reply(ANNA, "!beitrag Demo am Samstag", PORGA)).body.startswith("#1 ")  # rolled back
