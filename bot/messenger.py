@@ -32,13 +32,13 @@ log = logging.getLogger(__name__)
 
 
 # the command (room, event id) being handled: messages queued meanwhile are its doing
-_CAUSE: ContextVar[tuple[str, str] | None] = ContextVar("plenum_cause", default=None)
+_CAUSE: ContextVar[tuple[str, str | None] | None] = ContextVar("plenum_cause", default=None)
 # an edit is measured with the longest possible target event id (room versions 1-3 allow 255 bytes)
 _LONGEST_EVENT_ID = "$" + "x" * 254
 
 
 @contextlib.contextmanager
-def caused_by(room_id: str, event_id: str) -> Iterator[None]:
+def caused_by(room_id: str, event_id: str | None) -> Iterator[None]:
     """Attribute everything queued inside the block to this event (its room hears of failures)."""
     token = _CAUSE.set((room_id, event_id))
     try:

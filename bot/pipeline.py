@@ -53,7 +53,8 @@ class Pipeline:
         info = await self.chat.room_info(ev.room_id)
         is_dm = bool(info and info.is_direct)
         try:
-            with caused_by(ev.room_id, ev.event_id):  # a refused answer is reported here
+            # a refused answer is reported here; as a reply to a message (not to a reaction or a vote)
+            with caused_by(ev.room_id, ev.event_id if ev.type == "m.room.message" else None):
                 await self._handle(ev, is_dm)
         finally:
             self.after_commit()
