@@ -17,7 +17,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -37,8 +37,8 @@ _CAUSE: ContextVar[tuple[str, str | None] | None] = ContextVar("plenum_cause", d
 _LONGEST_EVENT_ID = "$" + "x" * 254
 
 
-@contextlib.contextmanager
-def caused_by(room_id: str, event_id: str | None) -> Iterator[None]:
+@contextlib.asynccontextmanager
+async def caused_by(room_id: str, event_id: str | None) -> AsyncIterator[None]:
     """Attribute everything queued inside the block to this event (its room hears of failures)."""
     token = _CAUSE.set((room_id, event_id))
     try:

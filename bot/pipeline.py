@@ -53,32 +53,29 @@ class Pipeline:
         info = await self.chat.room_info(ev.room_id)
         is_dm = bool(info and info.is_direct)
         try:
-            # a refused answer is reported here; as a reply to a message (not to a reaction or a vote)
-            with caused_by(ev.room_id, ev.event_id if ev.type == "m.room.message" else None):
-                await self._handle(ev, is_dm)
+            # a refused answer is reported where it was caused; as a reply to a message, not to a reaction
+            async with self.db.transaction(), caused_by(ev.room_id, ev.event_id if ev.type == "m.room.message"
+                                                        else None):
+                if not await self.handled.mark(ev.event_id, ev.room_id, self.clock.now()):
+                    return
+                joined = await self.rooms.joined_at(ev.room_id)
+                if joined is not None and ev.ts < joined:
+                    return
+                if is_dm:
+                    await self.dms.remember(ev.sender, ev.room_id)
+                relation = ev.content.get("m.relates_to") or {}
+                is_edit = isinstance(relation, dict) and relation.get("rel_type") == "m.replace"
+                if ev.type == "m.room.message" and ev.msgtype == "m.text" and not is_edit:
+                    if await self.dispatcher.dispatch(ev, is_dm):
+                        return
+                features = self.routes.get(ev.type, ())
+                ctx = await self.dispatcher.context(ev, is_dm) if features else None
+                for feature in features:
+                    try:
+                        async with self.db.savepoint():
+                            await feature.on_event(ev, ctx)
+                    except Exception:  # noqa: BLE001 - one feature's bug must not block the room
+                        log.exception("event handler error ref=%s in %s for %s", error_ref(), feature.name,
+                                      ev.event_id)
         finally:
             self.after_commit()
-
-    async def _handle(self, ev: Incoming, is_dm: bool) -> None:
-        async with self.db.transaction():
-            if not await self.handled.mark(ev.event_id, ev.room_id, self.clock.now()):
-                return
-            joined = await self.rooms.joined_at(ev.room_id)
-            if joined is not None and ev.ts < joined:
-                return
-            if is_dm:
-                await self.dms.remember(ev.sender, ev.room_id)
-            relation = ev.content.get("m.relates_to") or {}
-            is_edit = isinstance(relation, dict) and relation.get("rel_type") == "m.replace"
-            if ev.type == "m.room.message" and ev.msgtype == "m.text" and not is_edit:
-                if await self.dispatcher.dispatch(ev, is_dm):
-                    return
-            features = self.routes.get(ev.type, ())
-            ctx = await self.dispatcher.context(ev, is_dm) if features else None
-            for feature in features:
-                try:
-                    async with self.db.savepoint():
-                        await feature.on_event(ev, ctx)
-                except Exception:  # noqa: BLE001 - one feature's bug must not block the room
-                    log.exception("event handler error ref=%s in %s for %s", error_ref(), feature.name,
-                                  ev.event_id)
