@@ -105,8 +105,9 @@ class Messenger:
 
 
 class FailureReporter(Protocol):
-    async def __call__(self, room_id: str, reason: str, *, elsewhere: bool, reply_to: str | None,
-                       ref: str) -> None: ...
+    async def __call__(self, room_id: str, reason: str, *, what: str, reply_to: str | None, ref: str) -> None:
+        """what: here (the answer to a command), elsewhere (a message a command caused in another room)
+        or unprompted (a message of the bot's own, reported in its room)."""
 
 
 class Delivery:
@@ -226,8 +227,8 @@ class Delivery:
         async with self.db.transaction():
             await self.outbox.mark_attempt(item.id, note)
             if self.report is not None and where and not (item.ref or "").startswith(FAILURE_REF):
-                await self.report(where, reason, elsewhere=room_id != where, reply_to=item.cause_event,
-                                  ref=FAILURE_REF + str(item.id))
+                what = "unprompted" if not item.cause_room else "here" if room_id == where else "elsewhere"
+                await self.report(where, reason, what=what, reply_to=item.cause_event, ref=FAILURE_REF + str(item.id))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver whenever woken, until stop is set."""

@@ -255,3 +255,14 @@ async def test_a_post_draft_too_big_to_preview_whole_is_refused(pconv):
     answer = await pconv.reply(ANNA, "!beitrag " + EMOJI * 12_000, PORGA)
     assert "zu lang" in answer.body and f"{CONTENT_BUDGET}" in answer.body, answer.body
     assert (await pconv.reply(ANNA, "!beitrag Demo am Samstag", PORGA)).body.startswith("#1 ")  # rolled back
+
+
+async def test_a_refused_message_of_the_bot_own_is_reported_in_its_room_without_naming_a_command(conv):
+    conv.chat.refuse_if = lambda room_id, type, content: "M_TOO_LARGE" if "Erinnerung" in content.get("body", "") \
+        else None
+    async with conv.app.db.transaction():  # as a job would: no command behind it
+        await conv.app.messenger.send(ROOM, Rich("Erinnerung", "Erinnerung"))
+    await conv.app.delivery.flush()
+    notice = conv.chat.in_room(ROOM)[-1]
+    assert notice.body.startswith("Eine Nachricht von mir für diesen Raum ist nicht angekommen:"), notice.body
+    assert notice.reply_to is None
