@@ -19,6 +19,16 @@ class UserError(Exception):
         self.usage = usage
 
 
+class TooLarge(UserError):
+    """An event would not fit into one Matrix event (bot.eventsize.CONTENT_BUDGET): the input is refused."""
+
+    def __init__(self, needed: int, limit: int) -> None:
+        # the share to cut, rounded up, so "shorten it by about N %" is enough
+        percent = max(1, -(-(needed - limit) * 100 // needed))
+        super().__init__("error.too_large", usage=False, limit=limit, needed=needed, percent=percent)
+        self.needed, self.limit = needed, limit
+
+
 def error_ref() -> str:
     """A short reference id that ties a log line to the 'internal error' reply."""
     return secrets.token_hex(4)

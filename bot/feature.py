@@ -96,8 +96,9 @@ class Ctx:
     async def reply(self, key: str, n: int | None = None, *, ref: str | None = None, **params: Any) -> int:
         return await self.reply_rich(self.rich(key, n, **params), ref=ref)
 
-    async def reply_rich(self, rich: Rich, *, ref: str | None = None) -> int:
-        return await self.messenger.send(self.room_id, rich, reply_to=self.event_id or None, ref=ref)
+    async def reply_rich(self, rich: Rich, *, ref: str | None = None, whole: bool = False) -> int:
+        """whole=True: refuse (TooLarge) rather than shorten a reply that must show all of the input."""
+        return await self.messenger.send(self.room_id, rich, reply_to=self.event_id or None, ref=ref, whole=whole)
 
     async def room(self) -> RoomInfo | None:
         return await self.chat.room_info(self.room_id)

@@ -28,11 +28,14 @@ from nio.store import DefaultStore
 
 from bot.config import Config
 from bot.crosssign import CrossSignError, Homeserver, ensure_cross_signed, write_status
-from bot.ports import Incoming, RoomInfo
+from bot.ports import Incoming, RoomInfo, SendRefused
 
 log = logging.getLogger(__name__)
 
 LEGACY_ROOM_VERSIONS = {str(v) for v in range(1, 12)}
+# refusals that a resend cannot change (401 and 429 can: a new token, time; 5xx is the server's trouble)
+PERMANENT_ERRCODES = {"M_TOO_LARGE", "M_FORBIDDEN", "M_BAD_JSON", "M_NOT_JSON", "M_INVALID_PARAM"}
+PERMANENT_STATUSES = {400, 403, 404, 413}
 GAP_PAGES = 10  # at most 1,000 events are fetched back to fill one limited timeline
 _PILL = re.compile(r'href="https://matrix\.to/#/(@[^"?/]+)')
 STATE_TYPES = ("m.room.create", "m.room.power_levels", "m.room.join_rules")
@@ -343,6 +346,11 @@ class MatrixAdapter:
         assert self.client is not None
         resp = await self.client.room_send(room_id, type, content, tx_id=txn_id, ignore_unverified_devices=True)
         if isinstance(resp, RoomSendError):
+            transport = getattr(resp, "transport_response", None)
+            status = getattr(transport, "status", None)
+            if resp.status_code in PERMANENT_ERRCODES or status in PERMANENT_STATUSES:
+                raise SendRefused(f"send refused: {status or ''} {resp.status_code or ''}", status=status,
+                                  errcode=resp.status_code)
             raise MatrixError(f"send failed: {resp.status_code or ''} {resp.message}")
         return resp.event_id
 

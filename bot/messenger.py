@@ -3,22 +3,56 @@
 Features never send directly; they call the Messenger, so a message exists exactly
 when the effect that caused it was committed, and Delivery sends it once (the row id
 is the Matrix transaction id, which the homeserver de-duplicates on a resend).
+
+Every event is measured when it is queued (Messenger._queue, the one way into the outbox):
+one that would not fit into a Matrix event raises TooLarge, so a command refuses it and its
+writes roll back. Each row remembers the event that caused it (`caused_by`, set by the
+pipeline), so a message the homeserver refuses for good is reported there at once instead of
+being retried and blocking the room.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
+from typing import Any, Protocol
 
-from bot.ports import Chat, Clock
-from bot.render import Rich, edit_content, message_content
-from storage.core import PRIVATE_REF, DirectRooms, KeyValue, Outbox
+from bot.errors import TooLarge
+from bot.eventsize import CONTENT_BUDGET, wire_size
+from bot.ports import Chat, Clock, SendRefused
+from bot.render import EDIT_RESERVE, Rich, edit_content, message_content
+from storage.core import FAILURE_REF, PRIVATE_REF, DirectRooms, KeyValue, Outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+
+# the command (room, event id) being handled: messages queued meanwhile are its doing
+_CAUSE: ContextVar[tuple[str, str | None] | None] = ContextVar("plenum_cause", default=None)
+# an edit is measured with the longest possible target event id (room versions 1-3 allow 255 bytes)
+_LONGEST_EVENT_ID = "$" + "x" * 254
+
+
+@contextlib.asynccontextmanager
+async def caused_by(room_id: str, event_id: str | None) -> AsyncIterator[None]:
+    """Attribute everything queued inside the block to this event (its room hears of failures)."""
+    token = _CAUSE.set((room_id, event_id))
+    try:
+        yield
+    finally:
+        _CAUSE.reset(token)
+
+
+def require_whole(rich: Rich, reserve: int = 0) -> None:
+    """TooLarge unless rich fits whole into one message with `reserve` bytes to spare: for text stored
+    now and shown later inside other text (a safe space's rules in the welcome message)."""
+    size = wire_size(message_content(rich, budget=None)) + reserve
+    if size > CONTENT_BUDGET:
+        raise TooLarge(size, CONTENT_BUDGET)
 
 
 class Messenger:
@@ -28,26 +62,38 @@ class Messenger:
         self.wake = wake
 
     async def send(self, room_id: str, rich: Rich, *, reply_to: str | None = None, ref: str | None = None,
-                   msgtype: str = "m.notice") -> int:
-        return await self.send_event(room_id, "m.room.message",
-                                     message_content(rich, reply_to=reply_to, msgtype=msgtype), ref=ref)
+                   msgtype: str = "m.notice", whole: bool = False) -> int:
+        """A notice; too big, it is shortened (whole=True: refused with TooLarge, for text the bot only
+        passes on, like a report, where a cut would lose what someone said)."""
+        content = message_content(rich, reply_to=reply_to, msgtype=msgtype, budget=None if whole else CONTENT_BUDGET)
+        return await self._queue(room_id=room_id, type="m.room.message", content=content, ref=ref)
 
     async def send_event(self, room_id: str, type: str, content: dict[str, Any], *, ref: str | None = None) -> int:
-        item = await self.outbox.add(room_id=room_id, type=type, content=content, at=self.clock.now(), ref=ref)
-        self.wake()
-        return item
+        return await self._queue(room_id=room_id, type=type, content=content, ref=ref)
 
     async def edit(self, target_ref: str, rich: Rich) -> int:
-        """Replace the text of the message sent with ref=target_ref (pending edits coalesce)."""
-        item = await self.outbox.add(room_id=None, type="m.room.message", content=message_content(rich),
-                                     at=self.clock.now(), edits_ref=target_ref)
-        self.wake()
-        return item
+        """Replace the text of the message sent with ref=target_ref (pending edits coalesce).
 
-    async def dm(self, user_id: str, rich: Rich, *, ref: str | None = None) -> int:
+        The new text is shortened to leave room for the edit's own fields."""
+        content = message_content(rich, budget=CONTENT_BUDGET - EDIT_RESERVE)
+        return await self._queue(room_id=None, type="m.room.message", content=content, edits_ref=target_ref)
+
+    async def dm(self, user_id: str, rich: Rich, *, ref: str | None = None, whole: bool = False) -> int:
         """A notice in the direct chat with user_id (opened at delivery if there is none)."""
-        item = await self.outbox.add(room_id=None, to_user=user_id, type="m.room.message",
-                                     content=message_content(rich), at=self.clock.now(), ref=ref)
+        content = message_content(rich, budget=None if whole else CONTENT_BUDGET)
+        return await self._queue(room_id=None, to_user=user_id, type="m.room.message", content=content, ref=ref)
+
+    async def _queue(self, *, room_id: str | None, type: str, content: dict[str, Any], ref: str | None = None,
+                     to_user: str | None = None, edits_ref: str | None = None) -> int:
+        """Measure the event as it will be sent (an edit with its relation and fallback), then queue it."""
+        sent = edit_content(content, _LONGEST_EVENT_ID) if edits_ref else content
+        size = wire_size(sent)
+        if size > CONTENT_BUDGET:
+            raise TooLarge(size, CONTENT_BUDGET)
+        cause = _CAUSE.get()
+        item = await self.outbox.add(room_id=room_id, to_user=to_user, type=type, content=content,
+                                     at=self.clock.now(), ref=ref, edits_ref=edits_ref,
+                                     cause_room=cause[0] if cause else None, cause_event=cause[1] if cause else None)
         self.wake()
         return item
 
@@ -58,8 +104,18 @@ class Messenger:
         return await self.outbox.ref_for_event(event_id)
 
 
+class FailureReporter(Protocol):
+    async def __call__(self, room_id: str, reason: str, *, what: str, reply_to: str | None, ref: str) -> None:
+        """what: here (the answer to a command), elsewhere (a message a command caused in another room)
+        or unprompted (a message of the bot's own, reported in its room)."""
+
+
 class Delivery:
-    """Sends pending outbox rows in order; a failure is retried, never duplicated."""
+    """Sends pending outbox rows in order; a failure is retried, never duplicated.
+
+    A permanent refusal (SendRefused: too large, forbidden, malformed) is not retried: the row
+    is marked failed, whoever caused it is told (`report`, set by the app), and the room's
+    later rows go on. So is a row that failed MAX_ATTEMPTS times."""
 
     MAX_ATTEMPTS = 8
     PAGE = 100  # outbox rows read at a time
@@ -68,6 +124,7 @@ class Delivery:
     def __init__(self, db: Database, outbox: Outbox, dms: DirectRooms, kv: KeyValue, chat: Chat,
                  clock: Clock) -> None:
         self.db, self.outbox, self.dms, self.kv, self.chat, self.clock = db, outbox, dms, kv, chat, clock
+        self.report: FailureReporter | None = None
         self._event = asyncio.Event()
         self._salt: str | None = None
         self._lock = asyncio.Lock()
@@ -93,7 +150,8 @@ class Delivery:
         """Send everything pending; returns how many were sent.
 
         A message that fails waits (with backoff) without blocking other rooms; later
-        messages to the same room wait behind it, so a room's order is kept.
+        messages to the same room wait behind it, so a room's order is kept. One that
+        fails for good is dropped (and reported), so it blocks nothing.
         """
         async with self._lock:
             prefix = await self._txn_prefix()
@@ -106,19 +164,22 @@ class Delivery:
                     if lane in blocked or self._not_before.get(item.id, 0.0) > time.monotonic():
                         blocked.add(lane)
                         continue
-                    if await self._deliver(item, prefix):
+                    outcome = await self._deliver(item, prefix)
+                    if outcome == "sent":
                         sent += 1
-                        progress = True
-                    else:
+                    if outcome == "wait":
                         blocked.add(lane)
+                    else:
+                        progress = True
                 # look again only for more pages or rows added meanwhile (a pass sends an original
                 # before its edits)
                 if not progress or (added == self._added and len(page) < self.PAGE):
                     return sent
 
-    async def _deliver(self, item: Any, prefix: str) -> bool:
+    async def _deliver(self, item: Any, prefix: str) -> str:
+        """'sent', 'wait' (try again later; the lane waits) or 'dropped' (failed for good)."""
+        room_id = item.room_id
         try:
-            room_id = item.room_id
             content = item.content
             if item.to_user:
                 room_id = await self.dms.get(item.to_user)
@@ -129,7 +190,11 @@ class Delivery:
             if item.edits_ref:
                 target = await self.outbox.event_for_ref(item.edits_ref)
                 if target is None:
-                    return False  # the original is not sent yet; try again on the next flush
+                    if await self.outbox.ref_failed(item.edits_ref):  # the original was dropped: so is its edit
+                        async with self.db.transaction():
+                            await self.outbox.mark_attempt(item.id, "original failed")
+                        return "dropped"
+                    return "wait"  # the original is not sent yet; try again on the next flush
                 room_id, target_event = target
                 content = edit_content(content, target_event)
             txn = f"plenum.{prefix}.{item.id}" + (f".{item.version}" if item.version else "")
@@ -138,20 +203,36 @@ class Delivery:
                 # ref keeps the next message from being taken for a resend of this one
                 txn += "." + item.ref[len(PRIVATE_REF):]
             event_id = await self.chat.send(room_id, item.type, content, txn_id=txn)
-        except Exception as exc:  # noqa: BLE001 - any transport failure is retried
-            failed = None if item.attempts + 1 < self.MAX_ATTEMPTS else type(exc).__name__
+        except SendRefused as exc:
+            log.warning("outbox #%d refused by the homeserver (%s %s); not retried", item.id, exc.status or "",
+                        exc.errcode or "")
+            await self._drop(item, room_id, "too_large" if exc.too_large else "refused", exc.errcode or "refused")
+            return "dropped"
+        except Exception as exc:  # noqa: BLE001 - any other transport failure is retried
             log.warning("delivery of outbox #%d failed (attempt %d): %s", item.id, item.attempts + 1,
                         type(exc).__name__)
+            if item.attempts + 1 >= self.MAX_ATTEMPTS:
+                await self._drop(item, room_id, "gave_up", type(exc).__name__)
+                return "dropped"
             async with self.db.transaction():
-                await self.outbox.mark_attempt(item.id, failed)
-            if failed is None:
-                self._not_before[item.id] = time.monotonic() + min(60.0, self.RETRY_BASE * 2 ** item.attempts)
-            else:  # given up: no longer pending, so no reason to wake up for it
-                self._not_before.pop(item.id, None)
-            return False
+                await self.outbox.mark_attempt(item.id, None)
+            self._not_before[item.id] = time.monotonic() + min(60.0, self.RETRY_BASE * 2 ** item.attempts)
+            return "wait"
         self._not_before.pop(item.id, None)
         async with self.db.transaction():
-            return await self.outbox.mark_sent(item.id, event_id, room_id, self.clock.now(), item.version)
+            done = await self.outbox.mark_sent(item.id, event_id, room_id, self.clock.now(), item.version)
+        return "sent" if done else "wait"
+
+    async def _drop(self, item: Any, room_id: str | None, reason: str, note: str) -> None:
+        """Mark the row failed and, in the same transaction, tell whoever caused it (a failure notice
+        that fails itself is only logged)."""
+        self._not_before.pop(item.id, None)
+        where = item.cause_room or room_id
+        async with self.db.transaction():
+            await self.outbox.mark_attempt(item.id, note)
+            if self.report is not None and where and not (item.ref or "").startswith(FAILURE_REF):
+                what = "unprompted" if not item.cause_room else "here" if room_id == where else "elsewhere"
+                await self.report(where, reason, what=what, reply_to=item.cause_event, ref=FAILURE_REF + str(item.id))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver whenever woken, until stop is set."""

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from bot.dispatcher import Dispatcher
 from bot.errors import error_ref
 from bot.feature import Feature
+from bot.messenger import caused_by
 from bot.ports import Chat, Clock, Incoming
 from storage.core import DirectRooms, HandledEvents, Rooms
 from storage.db import Database
@@ -73,7 +74,9 @@ class Pipeline:
         info = await self.chat.room_info(ev.room_id)
         is_dm = bool(info and info.is_direct)
         try:
-            async with self.db.transaction():
+            # a refused answer is reported where it was caused; as a reply to a message, not to a reaction
+            async with self.db.transaction(), caused_by(ev.room_id, ev.event_id if ev.type == "m.room.message"
+                                                        else None):
                 if not await self.handled.mark(ev.event_id, ev.room_id, self.clock.now(), direct=is_dm):
                     return
                 joined = await self.rooms.joined_at(ev.room_id)

@@ -51,6 +51,19 @@ class RoomInfo:
         return self.power.get(user_id, self.users_default)
 
 
+class SendRefused(Exception):
+    """The homeserver refused an event for good (a 4xx such as M_TOO_LARGE / 413, M_FORBIDDEN,
+    M_BAD_JSON): sending it again cannot succeed. Rate limits and server errors are not this."""
+
+    def __init__(self, reason: str, *, status: int | None = None, errcode: str | None = None) -> None:
+        super().__init__(reason)
+        self.status, self.errcode = status, errcode
+
+    @property
+    def too_large(self) -> bool:
+        return self.errcode == "M_TOO_LARGE" or self.status == 413
+
+
 class Chat(Protocol):
     """What a feature may do on Matrix besides replying (replies go through the outbox)."""
 
@@ -61,7 +74,9 @@ class Chat(Protocol):
     async def joined_rooms(self) -> list[str]: ...
 
     async def send(self, room_id: str, type: str, content: dict[str, Any], txn_id: str) -> str:
-        """Send one event with a stable transaction id (the homeserver de-duplicates); returns event id."""
+        """Send one event with a stable transaction id (the homeserver de-duplicates); returns event id.
+
+        Raises SendRefused when the homeserver refuses it for good; anything else may be retried."""
         ...
 
     async def redact(self, room_id: str, event_id: str, reason: str | None = None) -> None: ...

@@ -7,13 +7,22 @@ users the bot means to mention.
 from __future__ import annotations
 
 import html
+import re
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-_ROOM_PING = "@room"
-_DEFUSED = "@\u2060room"  # a word joiner keeps it readable but not a room mention
+from bot.eventsize import CONTENT_BUDGET, fits
+
+# Push rules match "@room" case-insensitively, so "@ROOM" and "@Room" ping the room as well.
+_ROOM_PING = re.compile(r"@(room)", re.IGNORECASE)
+_DEFUSED = "@\u2060\\1"  # a word joiner keeps it readable (and its case) but not a room mention
+
+
+def defuse(text: str) -> str:
+    """text with every spelling of @room made harmless."""
+    return _ROOM_PING.sub(_DEFUSED, text)
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,7 @@ class Rich:
 
 def plain(text: str) -> Rich:
     """Untrusted text (user input or anything else): escaped, @room defused."""
-    safe = str(text).replace(_ROOM_PING, _DEFUSED)
+    safe = defuse(str(text))
     return Rich(safe, html.escape(safe).replace("\n", "<br>"))
 
 
@@ -57,7 +66,8 @@ def mention(user_id: str, display: str | None = None) -> Rich:
     """A pill for user_id; the user is added to m.mentions."""
     label = display or user_id
     url = "https://matrix.to/#/" + html.escape(user_id, quote=True)
-    return Rich(plain(label).text, f'<a href="{url}">{html.escape(label)}</a>', frozenset({user_id}))
+    shown = plain(label)  # a display name may say @room too
+    return Rich(shown.text, f'<a href="{url}">{shown.html}</a>', frozenset({user_id}))
 
 
 def fmt(template: str, **values: Any) -> Rich:
@@ -115,13 +125,19 @@ def table(headers: Sequence[Any], rows: Sequence[Sequence[Any]]) -> Rich:
     return Rich(text, f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>", mentions)
 
 
-MAX_TEXT = 24_000  # characters; with HTML and JSON escaping this stays under Matrix's 64 KiB event limit
+CUT_MARK = "\n…"
+EDIT_FALLBACK_CHARS = 80  # an edit too big to repeat its text in the fallback shows only its start there
+# what an edit adds to the new content when its fallback is short: "* " + up to 80 characters
+# (16 bytes each at worst, encrypted), m.relates_to with an event id, empty m.mentions, keys
+EDIT_RESERVE = 2_500
 
 
-def message_content(rich: Rich, *, reply_to: str | None = None, msgtype: str = "m.notice") -> dict[str, Any]:
+def message_content(rich: Rich, *, reply_to: str | None = None, msgtype: str = "m.notice",
+                    budget: int | None = CONTENT_BUDGET) -> dict[str, Any]:
     """The event content of a bot message: notice, HTML, explicit m.mentions, optional reply.
 
-    A message too big for one event loses its HTML and is cut, so it is still delivered.
+    A message too big for `budget` (bytes, bot.eventsize.wire_size) loses its HTML and is cut
+    at a line end, so it is still delivered; budget=None leaves it whole (the caller refuses it).
     """
     content: dict[str, Any] = {
         "msgtype": msgtype,
@@ -130,16 +146,41 @@ def message_content(rich: Rich, *, reply_to: str | None = None, msgtype: str = "
         "formatted_body": rich.html,
         "m.mentions": {"user_ids": sorted(rich.mentions)} if rich.mentions else {},
     }
-    if len(rich.text) > MAX_TEXT or len(rich.html) > 2 * MAX_TEXT:
-        content["body"] = rich.text[:MAX_TEXT] + "\n…"
-        del content["format"], content["formatted_body"]
     if reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-    return content
+    return content if budget is None else shorten(content, budget)
 
 
-def edit_content(new: dict[str, Any], original_event_id: str) -> dict[str, Any]:
-    """An m.replace edit of one of the bot's own messages, from the new message content."""
+def shorten(content: dict[str, Any], budget: int = CONTENT_BUDGET) -> dict[str, Any]:
+    """content as it fits into budget: whole, else without HTML, else its body cut (marked with …);
+    mentions too many to fit even so are dropped."""
+    if fits(content, budget):
+        return content
+    cut = {k: v for k, v in content.items() if k not in ("format", "formatted_body")}
+    if fits(cut, budget):
+        return cut
+    if not fits({**cut, "body": CUT_MARK}, budget):  # the mentions alone are too many: ping nobody
+        cut["m.mentions"] = {}
+    body = cut["body"]
+    lo, hi = 0, len(body)  # the longest prefix that fits, by bisection (sizes grow with the prefix)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits({**cut, "body": body[:mid] + CUT_MARK}, budget):
+            lo = mid
+        else:
+            hi = mid - 1
+    keep = body[:lo]
+    line_end = keep.rfind("\n")
+    if line_end >= lo // 2:  # end at a whole line (a table row) unless that throws away too much
+        keep = keep[:line_end]
+    return {**cut, "body": keep + CUT_MARK}
+
+
+def edit_content(new: dict[str, Any], original_event_id: str, budget: int = CONTENT_BUDGET) -> dict[str, Any]:
+    """An m.replace edit of one of the bot's own messages, from the new message content.
+
+    The fallback for clients without edits repeats the text; where that would not fit into
+    budget it shows only the text's beginning (m.new_content always carries all of it)."""
     content = dict(new)
     content["m.mentions"] = {}  # an edit must not ping anyone again
     content["body"] = "* " + new["body"]
@@ -147,4 +188,9 @@ def edit_content(new: dict[str, Any], original_event_id: str) -> dict[str, Any]:
         content["formatted_body"] = "* " + new["formatted_body"]
     content["m.new_content"] = new
     content["m.relates_to"] = {"rel_type": "m.replace", "event_id": original_event_id}
+    if not fits(content, budget):
+        content.pop("format", None)
+        content.pop("formatted_body", None)
+        first = new["body"].split("\n", 1)[0]
+        content["body"] = "* " + (first if len(first) <= EDIT_FALLBACK_CHARS else first[:EDIT_FALLBACK_CHARS] + "…")
     return content

@@ -83,6 +83,17 @@ class Voice:
         """compose(lang) -> Rich, called with the room's language."""
         await self.messenger.send(room_id, compose(await self.lang(room_id)), reply_to=reply_to)
 
+    async def delivery_failed(self, room_id: str, reason: str, *, what: str, reply_to: str | None,
+                              ref: str) -> None:
+        """Tell the room of the command (or, without one, the room itself) that a message of the bot was
+        given up. what: here (the answer), elsewhere (a message the command caused in another room, so
+        not passed on), unprompted (no command); reason: too_large, refused (by the homeserver) or
+        gave_up (after every retry)."""
+        lang = await self.lang(room_id)
+        rich = fmt("{what} {why}", what=self.rich(lang, "delivery.failed." + what),
+                   why=self.rich(lang, "delivery.reason." + reason))
+        await self.messenger.send(room_id, rich, reply_to=reply_to, ref=ref)
+
     async def dm(self, user_id: str, lang: str, key: str, **params: Any) -> None:
         await self.messenger.dm(user_id, self.rich(lang, key, **params))
 

@@ -103,7 +103,8 @@ class Awareness(Feature):
         else:
             message = self.voice.rich(lang, "awareness.report", number=number, text=text)
         # No reply_to and no mention: nothing in the event points back at the direct chat.
-        await ctx.messenger.send(awareness, message, ref=private_ref())
+        # whole: a report that cannot reach the team unabridged is refused (TooLarge rolls back its number)
+        await ctx.messenger.send(awareness, message, ref=private_ref(), whole=True)
         await ctx.reply("awareness.report_sent_named" if name else "awareness.report_sent", number=number,
                         ref=private_ref())
 
@@ -118,10 +119,10 @@ class Awareness(Feature):
         dm_room = await self.dms.get(reporter)
         lang = await self.voice.lang(dm_room) if dm_room else self.voice.default_language
         message = self.voice.rich(lang, "awareness.answer_dm", number=number, text=text)
-        if dm_room is not None:
-            await ctx.messenger.send(dm_room, message, ref=private_ref())
+        if dm_room is not None:  # whole: the reporter gets the team's answer unabridged, or the team is told
+            await ctx.messenger.send(dm_room, message, ref=private_ref(), whole=True)
         else:
-            await ctx.messenger.dm(reporter, message, ref=private_ref())
+            await ctx.messenger.dm(reporter, message, ref=private_ref(), whole=True)
         await ctx.reply("awareness.answer_sent", number=number)
 
     async def _everyone(self, ctx: Ctx) -> set[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.eventsize import CONTENT_BUDGET, fits
 from bot.feature import Ctx
 from bot.render import Rich, bold, fmt, join, lines, mention, plain, table
 from bot.timeformat import format_weekday_date, format_when
@@ -279,10 +280,32 @@ def list_line(ctx: Ctx, s: Standing) -> Rich:
 
 
 # --------------------------------------------------------------------------- native events (MSC3381)
-def native_start(poll: Poll) -> dict[str, Any]:
-    """Element's shape (NOTES.md), plus a plain body for clients that show unknown events' text."""
+def native_start(poll: Poll, budget: int = CONTENT_BUDGET) -> dict[str, Any]:
+    """Element's shape (NOTES.md), plus a plain body for clients that show unknown events' text.
+
+    Every text is in it three times (answers, fallback, body); where that does not fit into one
+    event, question and answers are cut to the same length (the table message has them whole)."""
     question = plain(poll.title).text
-    answers = [{"id": str(poll.number(o.idx)), TEXT: plain(o.label).text} for o in poll.options]
+    labels = [plain(o.label).text for o in poll.options]
+    content = _native_start(poll, question, labels)
+    if fits(content, budget):
+        return content
+    lo, hi = 1, max(len(question), *map(len, labels))
+    while lo < hi:  # the longest cut that fits
+        mid = (lo + hi + 1) // 2
+        if fits(_native_start(poll, _clip(question, mid), [_clip(t, mid) for t in labels]), budget):
+            lo = mid
+        else:
+            hi = mid - 1
+    return _native_start(poll, _clip(question, lo), [_clip(t, lo) for t in labels])
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def _native_start(poll: Poll, question: str, labels: list[str]) -> dict[str, Any]:
+    answers = [{"id": str(poll.number(o.idx)), TEXT: label} for o, label in zip(poll.options, labels)]
     fallback = "\n".join([question, *[f"{a['id']}. {a[TEXT]}" for a in answers]])
     return {
         TEXT: fallback,

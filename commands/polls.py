@@ -86,8 +86,8 @@ class Polls(PollEvents, PollJobs, Feature):
             raise UserError("polls.error.until_after_option", until=format_weekday_date(until, ctx.lang, ctx.tz),
                             first=format_weekday_date(min(options), ctx.lang, ctx.tz))
         poll = await self._create(ctx, "meeting", title, labels, until, fix_at_deadline=fix)
-        s = await standing(self.repo, poll)
-        await ctx.reply_rich(show.message(ctx, s), ref=ref(poll.id, "table"))
+        s = await standing(self.repo, poll)  # the table is sent whole or the poll refused (TooLarge)
+        await ctx.reply_rich(show.message(ctx, s), ref=ref(poll.id, "table"), whole=True)
         await ctx.messenger.send(ctx.room_id, show.maybe_message(ctx, poll), ref=ref(poll.id, "maybe"))
         keys = list(KEYCAPS[: len(options)])
         for role in ("table", "maybe"):  # clickable answers: the bot reacts first, members click
@@ -108,7 +108,7 @@ class Polls(PollEvents, PollJobs, Feature):
         if not secret:  # a secret ballot gets no native poll: its responses would be public
             await ctx.messenger.send_event(ctx.room_id, show.POLL_START, show.native_start(poll),
                                            ref=ref(poll.id, "native"))
-        await ctx.reply_rich(show.message(ctx, await standing(self.repo, poll)), ref=ref(poll.id, "table"))
+        await ctx.reply_rich(show.message(ctx, await standing(self.repo, poll)), ref=ref(poll.id, "table"), whole=True)
 
     @command("consensus", aliases=["konsens", "konsensieren"], stores_text=True)
     async def consensus(self, ctx: Ctx, question: Title, options: Items[Text], until: Setting[When] = None):
@@ -116,7 +116,7 @@ class Polls(PollEvents, PollJobs, Feature):
         self._check_count(len(labels), minimum=MIN_OPTIONS)
         self._check_duplicates(labels)
         poll = await self._create(ctx, "consensus", question, [(label, None) for label in labels], until)
-        await ctx.reply_rich(show.message(ctx, await standing(self.repo, poll)), ref=ref(poll.id, "table"))
+        await ctx.reply_rich(show.message(ctx, await standing(self.repo, poll)), ref=ref(poll.id, "table"), whole=True)
 
     def _check_count(self, n: int, minimum: int = MIN_OPTIONS) -> None:
         if n < minimum:

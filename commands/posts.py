@@ -100,7 +100,7 @@ class PostsFeature(Feature):
                                         author=ctx.sender, content=content, origin="command", now=ctx.now,
                                         image=image)
         post = await self.drafts.advance(post, ctx.now)
-        await ctx.reply_rich(await self.preview(ctx, post))
+        await ctx.reply_rich(await self.preview(ctx, post), whole=True)  # approvers must see all of it
 
     def _content(self, ctx: Ctx, text: str | None, at, cw: str | None, visibility: str | None,
                  language: str | None, account: str | None) -> Content:

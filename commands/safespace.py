@@ -12,6 +12,7 @@ from __future__ import annotations
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Text, command
+from bot.messenger import require_whole
 from bot.ports import Incoming, RoomInfo
 from bot.render import Rich, lines, plain
 from bot.voice import Voice
@@ -21,6 +22,7 @@ from storage.core import Rooms
 from storage.safespace import Admissions, Requests, SafeSpace, SafeSpaces
 
 MAX_RULES = 4000
+RULES_RESERVE = 4_000  # bytes for the welcome text around the rules (German, measured as encrypted)
 
 
 class SafeSpaceFeature(Feature):
@@ -74,6 +76,7 @@ class SafeSpaceFeature(Feature):
             raise UserError("safespace.rules_who", usage=False)
         if len(text) > MAX_RULES:
             raise UserError("safespace.rules_too_long", max=MAX_RULES, length=len(text))
+        require_whole(plain(text), reserve=RULES_RESERVE)  # applicants must see all of them, not a cut
         await self.spaces.set_rules(ctx.room_id, text)
         await ctx.reply("safespace.rules_set")
 

@@ -46,6 +46,12 @@ MIGRATIONS = [
         "DELETE FROM jobs WHERE key = 'safespace.scrub'",
         "DELETE FROM handled_events WHERE room_id IN (SELECT room_id FROM dm_rooms)",
     ),
+    (
+        # the command (room, event) a row answers, so a homeserver's refusal is reported there;
+        # cleared once the row is sent or failed
+        "ALTER TABLE outbox ADD COLUMN cause_room TEXT",
+        "ALTER TABLE outbox ADD COLUMN cause_event TEXT",
+    ),
 ]
 
 
@@ -178,6 +184,9 @@ class Rooms:
         return [(r["room_id"], r["arg"]) for r in rows]
 
 
+FAILURE_REF = "delivery.failed."  # ref of the notice that reports outbox row N: FAILURE_REF + N
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     id: int
@@ -189,6 +198,8 @@ class OutboxItem:
     edits_ref: str | None
     attempts: int
     version: int = 0
+    cause_room: str | None = None  # where the command that caused it was typed (failures are reported there)
+    cause_event: str | None = None
 
 
 class Outbox:
@@ -213,31 +224,35 @@ class Outbox:
         to_user: str | None = None,
         ref: str | None = None,
         edits_ref: str | None = None,
+        cause_room: str | None = None,
+        cause_event: str | None = None,
     ) -> int:
         if edits_ref is not None:
             pending = await self.db.fetchval(
                 "SELECT id FROM outbox WHERE edits_ref = ? AND sent_at IS NULL AND failed IS NULL", (edits_ref,)
             )
             if pending is not None:
-                await self.db.execute("UPDATE outbox SET content = ?, version = version + 1 WHERE id = ?",
-                                      (json.dumps(content), pending))
+                await self.db.execute("UPDATE outbox SET content = ?, version = version + 1, cause_room = ?,"
+                                      " cause_event = ? WHERE id = ?",
+                                      (json.dumps(content), cause_room, cause_event, pending))
                 return int(pending)
         created = day_of(at) if ref and ref.startswith(PRIVATE_REF) else to_ms(at)  # a private row is not dated
         return await self.db.execute(
-            "INSERT INTO outbox (room_id, to_user, type, content, ref, edits_ref, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (room_id, to_user, type, json.dumps(content), ref, edits_ref, created),
+            "INSERT INTO outbox (room_id, to_user, type, content, ref, edits_ref, created_at, cause_room, cause_event)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (room_id, to_user, type, json.dumps(content), ref, edits_ref, created, cause_room, cause_event),
         )
 
     async def pending(self, limit: int = 100) -> list[OutboxItem]:
         rows = await self.db.fetchall(
-            "SELECT id, room_id, to_user, type, content, ref, edits_ref, attempts, version FROM outbox"
+            "SELECT id, room_id, to_user, type, content, ref, edits_ref, attempts, version, cause_room, cause_event"
+            " FROM outbox"
             " WHERE sent_at IS NULL AND failed IS NULL ORDER BY id LIMIT ?",
             (limit,),
         )
         return [
             OutboxItem(r["id"], r["room_id"], r["to_user"], r["type"], json.loads(r["content"]), r["ref"],
-                       r["edits_ref"], r["attempts"], r["version"])
+                       r["edits_ref"], r["attempts"], r["version"], r["cause_room"], r["cause_event"])
             for r in rows
         ]
 
@@ -261,8 +276,8 @@ class Outbox:
             return True
         # the content is not needed once sent: keeping it would keep what people said
         if await self.db.execute_rowcount(
-                "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ?, content = '{}', to_user = NULL"
-                " WHERE id = ? AND version = ?", (to_ms(at), event_id, room_id, item_id, version)) == 1:
+                "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ?, content = '{}', to_user = NULL,"
+                " cause_room = NULL, cause_event = NULL WHERE id = ? AND version = ?", (to_ms(at), event_id, room_id, item_id, version)) == 1:
             return True
         # changed meanwhile; a new message keeps its event id, so later edits can target it
         await self.db.execute("UPDATE outbox SET event_id = ?, room_id = ? WHERE id = ? AND edits_ref IS NULL",
@@ -270,11 +285,19 @@ class Outbox:
         return False
 
     async def mark_attempt(self, item_id: int, failed: str | None = None) -> None:
-        if failed is not None and await self._drop_private(item_id):
+        """Count a failed attempt; failed (a short reason) gives the row up, dropping what it said."""
+        if failed is None:
+            await self.db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))
+            return
+        if await self._drop_private(item_id):
             return  # given up: a private message is not kept to explain why
         await self.db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, failed = ? WHERE id = ?", (failed, item_id)
-        )
+            "UPDATE outbox SET attempts = attempts + 1, failed = ?, content = '{}', cause_room = NULL,"
+            " cause_event = NULL WHERE id = ?", (failed, item_id))
+
+    async def ref_failed(self, ref: str) -> bool:
+        """Whether the message named ref was given up (so edits of it can never be sent)."""
+        return await self.db.fetchval("SELECT 1 FROM outbox WHERE ref = ? AND failed IS NOT NULL", (ref,)) is not None
 
     async def event_for_ref(self, ref: str) -> tuple[str, str] | None:
         """(room_id, event_id) of a sent message by its ref."""
@@ -302,10 +325,11 @@ class Outbox:
         return n
 
     async def prune_sent(self, before: datetime) -> int:
-        """Drop sent rows without a ref (nobody looks them up again)."""
+        """Drop sent rows nobody looks up again: without a ref, or notices of a failed delivery (their ref
+        only names the row that failed)."""
         return await self.db.execute_rowcount(
-            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND ref IS NULL AND sent_at < ?", (to_ms(before),)
-        )
+            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND (ref IS NULL OR ref LIKE ?) AND sent_at < ?",
+            (FAILURE_REF + "%", to_ms(before)))
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,20 @@ from typing import Any
 from bot.app import App, build_app
 from bot.clock import FakeClock
 from bot.config import parse_config
-from bot.ports import Incoming, RoomInfo
+from bot.eventsize import MAX_EVENT_BYTES, canonical_json
+from bot.ports import Incoming, RoomInfo, SendRefused
 
 BOT = "@plenum:test"
+
+
+def event_bytes(room_id: str, type: str, content: dict[str, Any], sender: str = BOT) -> int:
+    """Canonical JSON size of the whole event as a homeserver would store it (a realistic envelope)."""
+    event_id = "$" + "e" * 43
+    event = {"auth_events": [event_id] * 4, "prev_events": [event_id], "content": content, "depth": 10**6,
+             "hashes": {"sha256": "h" * 43}, "origin_server_ts": 1_800_000_000_000, "room_id": room_id,
+             "sender": sender, "signatures": {"test": {"ed25519:a_AbCd": "s" * 86}}, "type": type,
+             "unsigned": {"age_ts": 1_800_000_000_000}}
+    return len(canonical_json(event))
 
 
 @dataclass
@@ -63,6 +74,9 @@ class FakeChat:
         self.actions: list[tuple[str, ...]] = []
         self.txn_seen: dict[str, str] = {}
         self.fail_sends = 0
+        # like Synapse: an event over 65,536 bytes is refused (M_TOO_LARGE); refuse_if refuses others for good
+        self.refuse_if: Any = None  # (room_id, type, content) -> an errcode to refuse it with, or None
+        self.sizes: list[int] = []  # event_bytes of every send attempt
         self.uploads: dict[str, bytes] = {}
         self._ids = itertools.count(1)
 
@@ -87,6 +101,13 @@ class FakeChat:
         if self.fail_sends:
             self.fail_sends -= 1
             raise ConnectionError("homeserver unreachable")
+        size = event_bytes(room_id, type, content, self.own_user_id)
+        self.sizes.append(size)
+        if size > MAX_EVENT_BYTES:
+            raise SendRefused("event too large", status=413, errcode="M_TOO_LARGE")
+        errcode = self.refuse_if(room_id, type, content) if self.refuse_if is not None else None
+        if errcode:
+            raise SendRefused("refused", status=413 if errcode == "M_TOO_LARGE" else 403, errcode=errcode)
         if txn_id in self.txn_seen:  # like a homeserver: same transaction id, same event
             return self.txn_seen[txn_id]
         event_id = f"$bot{next(self._ids)}"
