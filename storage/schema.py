@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from storage import core
+from storage import decisions
 from storage import duties
 from storage import polls
 from storage import posts
@@ -15,4 +16,5 @@ REGISTRY: Registry = {
     "safespace": safespace.MIGRATIONS,
     "posts": posts.MIGRATIONS,
     "polls": polls.MIGRATIONS,
+    "decisions": decisions.MIGRATIONS,  # the record of closed polls (no foreign key: polls own theirs)
 }
