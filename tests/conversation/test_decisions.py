@@ -103,6 +103,25 @@ async def test_a_replayed_or_repeated_close_records_nothing_twice(conv):
     assert len([s for s in conv.chat.sent if "Eingetragen als Beschluss" in s.body]) == 1
 
 
+async def test_a_close_that_fails_records_nothing_and_the_retry_gets_the_number(conv):
+    """The record is written in the close's transaction: a crash later in the close undoes both."""
+    await conv.reply(ALICE, "!umfrage Antrag D", ROOM)
+    polls = conv.app.feature("polls")
+    edit_table = polls.edit_table
+
+    async def crash_once(poll, rich):
+        polls.edit_table = edit_table
+        raise RuntimeError("homeserver hiccup")
+
+    polls.edit_table = crash_once
+    answer = await conv.reply(ORGA, "!schliessen 1", ROOM)
+    assert answer.body.startswith("Da ist bei mir etwas schiefgegangen (Referenz ")
+    assert await count(conv) == 0 and (await polls.repo.get(1)).is_open
+    answer = await conv.reply(ORGA, "!schliessen 1", ROOM)
+    assert answer.body.split("\n")[-1] == "📖 Eingetragen als Beschluss 1 – !beschluss 1 zeigt ihn."
+    assert await count(conv) == 1
+
+
 async def test_consensing_round_is_recorded_with_acceptance(conv):
     await conv.reply(ALICE, "!konsens Wohin mit dem Geld? | Lastenrad | Sommerfest", ROOM)
     await conv.reply(ALICE, "!abstimmen 1 0=7 1=2 2=10", ROOM)
@@ -195,6 +214,8 @@ async def test_meeting_poll_is_not_a_decision(conv):
     result = await conv.reply(ALICE, "!schliessen 1", ROOM)
     assert "Beschluss" not in result.body
     assert await count(conv) == 0
+    answer = await decided(conv, "Antrag nach dem Termin", (BOB, "ja"))  # the date poll took no number
+    assert answer.body.split("\n")[-1] == "📖 Eingetragen als Beschluss 1 – !beschluss 1 zeigt ihn."
 
 
 async def test_no_decision_is_recorded_in_a_safe_space(conv):
