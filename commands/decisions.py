@@ -17,13 +17,15 @@ from bot.render import bullets, lines, plain
 from bot.timeparse import zone
 from commands import decision_text as text
 from commands.poll_jobs import PollDeps, ref
-from commands.pollcount import Standing
+from commands.pollcount import Standing, standing
+from storage.core import KeyValue
 from storage.decisions import Decision, DecisionRepo, fold
 from storage.polls import Poll, PollRepo
 from storage.safespace import SafeSpaces
 
 log = logging.getLogger(__name__)
 
+BACKFILLED = "decisions.backfilled"  # kv: polls closed before the upgrade have been entered
 SHOWN = 20  # decisions in one list; more are counted, with a hint how to narrow
 MARKDOWN_MIME = "text/markdown"
 
@@ -62,8 +64,22 @@ def _slug(name: str) -> str:
 class Decisions(Feature):
     name = "decisions"
 
-    def __init__(self, repo: DecisionRepo, polls: PollRepo, spaces: SafeSpaces, deps: PollDeps) -> None:
-        self.repo, self.polls, self.spaces, self.deps = repo, polls, spaces, deps
+    def __init__(self, repo: DecisionRepo, polls: PollRepo, spaces: SafeSpaces, kv: KeyValue, deps: PollDeps) -> None:
+        self.repo, self.polls, self.spaces, self.kv, self.deps = repo, polls, spaces, kv, deps
+
+    async def on_start(self) -> None:
+        """Once, after the upgrade that brought the record: enter the polls closed before, in closing order."""
+        async with self.repo.db.transaction():
+            if await self.kv.get(BACKFILLED):
+                return
+            entered = 0
+            for poll_id in await self.repo.unrecorded_polls():
+                poll = await self.polls.get(poll_id)
+                if poll is not None and await self.record(await standing(self.polls, poll)) is not None:
+                    entered += 1
+            await self.kv.set(BACKFILLED, "1")
+        if entered:
+            log.info("entered %d polls closed before the record of decisions existed", entered)
 
     # ------------------------------------------------------------------ recording (called at a poll's close)
     async def record(self, s: Standing) -> int | None:

@@ -22,6 +22,7 @@ from commands.poll_jobs import CLOSE_JOB, NUDGE_JOB, PollDeps, PollJobs, ref
 from commands.pollcount import Standing, standing
 from commands.pollrules import (KEYCAPS, MAX_OPTIONS, MIN_OPTIONS, choice_ballot, consensus_ballot, meeting_ballot,
                                 nudge_at, read_items)
+from storage.core import KeyValue
 from storage.decisions import DecisionRepo
 from storage.polls import Poll
 from storage.safespace import SafeSpaces
@@ -261,6 +262,7 @@ def poll_features(deps: PollDeps) -> list[Feature]:
     polls = Polls(deps)
     meetings = Meetings(polls)
     polls.deadline_fix = meetings.fix_at_deadline
-    decisions = Decisions(DecisionRepo(deps.repo.db), deps.repo, SafeSpaces(deps.repo.db), deps)
+    db = deps.repo.db
+    decisions = Decisions(DecisionRepo(db), deps.repo, SafeSpaces(db), KeyValue(db), deps)
     polls.record_decision = decisions.record
     return [polls, meetings, decisions]

@@ -141,6 +141,13 @@ class DecisionRepo:
             params.append(limit)
         return [_decision(r) for r in await self.db.fetchall(sql, params)], total
 
+    async def unrecorded_polls(self) -> list[int]:
+        """Closed decision polls and consensing rounds without a decision (closed before the record existed)."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM polls WHERE closed_at IS NOT NULL AND kind IN ('choice', 'consensus')"
+            " AND id NOT IN (SELECT poll_id FROM decisions) ORDER BY closed_at, id")
+        return [r[0] for r in rows]
+
     async def revoke(self, room_id: str, number: int, by: int | None, at: datetime) -> bool:
         """Mark decision `number` revoked (by the later decision `by`); False if it already was."""
         return await self.db.execute_rowcount(

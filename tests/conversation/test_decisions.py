@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from storage.safespace import SafeSpaces
+from tests.fakes import start_conversation
 from tests.conversation.conftest import ALICE, BOB, CAROL, ORGA, ROOM, ROOM_EN
 
 START = "org.matrix.msc3381.poll.start"
@@ -206,6 +207,30 @@ async def test_empty_record_and_unknown_number_say_what_to_do(conv):
     await decided(conv, "Antrag A", (BOB, "ja"))
     answer = await conv.reply(BOB, "!decision 1", ROOM_EN)  # another room: its own record
     assert answer.body == "Einen Beschluss 1 gibt es in diesem Raum nicht. !beschlüsse zeigt alle."
+
+
+async def test_polls_closed_before_the_upgrade_are_entered_once_in_closing_order(conv, tmp_path):
+    polls = conv.app.feature("polls")
+    polls.record_decision = None  # as the version before the record of decisions closed them
+    await conv.reply(ALICE, "!umfrage Älterer Antrag", ROOM)
+    await conv.reply(ALICE, "!konsens Wohin? | Park", ROOM)
+    await conv.reply(ALICE, "!termin Plenum | Mo 30.11. 18 Uhr | Di 1.12. 19:00", ROOM)
+    for number in (2, 3, 1):
+        await conv.reply(ORGA, f"!schliessen {number}", ROOM)
+        await conv.advance(timedelta(minutes=5))
+    async with conv.app.db.transaction():
+        await conv.app.db.execute("DELETE FROM kv WHERE key = 'decisions.backfilled'")  # the upgrade
+    for _ in range(2):  # the first start after it enters them, the next one nothing more
+        await conv.app.db.close()
+        fresh = await start_conversation(tmp_path, conv.chat, start=conv.clock.now())
+        fresh._ids, conv = conv._ids, fresh  # event ids keep counting, as on a real homeserver
+    listed = await conv.reply(BOB, "!beschlüsse", ROOM)
+    first, second = listed.body.split("\n")[1:3]
+    assert first.startswith("• Beschluss 2 (") and first.endswith(
+        "„Älterer Antrag“ – nicht angenommen – einfache Mehrheit nicht erreicht (0 ja, 0 nein, 0 Enthaltungen)")
+    assert second.startswith("• Beschluss 1 (") and second.endswith("„Wohin?“ – niemand hat bewertet")
+    assert await count(conv) == 2
+    await conv.app.db.close()
 
 
 async def test_meeting_poll_is_not_a_decision(conv):
