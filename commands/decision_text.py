@@ -148,7 +148,12 @@ def kind_line(t: Say, d: Decision) -> str:
     return text
 
 
-def detail(t: Say, d: Decision, lang: str, tz: str, url: str | None) -> Rich:
+def revokes_note(t: Say, numbers: list[int]) -> str:
+    """"Hebt Beschluss 2 auf": the earlier decisions this one revoked."""
+    return t("decisions.revokes", len(numbers), numbers=", ".join(map(str, numbers)))
+
+
+def detail(t: Say, d: Decision, lang: str, tz: str, url: str | None, revokes: list[int]) -> Rich:
     parts: list[Rich] = [plain(t("decisions.detail.head", number=d.number, question=d.question)),
                          plain(t("decisions.detail.closed", when=format_when(d.closed_at, lang=lang, tz=tz),
                                  kind=kind_line(t, d))),
@@ -159,6 +164,8 @@ def detail(t: Say, d: Decision, lang: str, tz: str, url: str | None) -> Rich:
     parts.append(plain(participation(t, d)))
     if d.revoked:
         parts.append(plain(revoked_note(t, d, lang, sentence=True) + "."))
+    if revokes:
+        parts.append(plain(revokes_note(t, revokes)))
     if url:
         parts.append(plain(t("decisions.detail.link") + " ") + link(url))
     return lines(parts)
@@ -174,7 +181,7 @@ def md(text: str) -> str:
 
 
 def markdown(t: Say, decisions: list[Decision], *, room: str, lang: str, tz: str, now: datetime,
-             url: Callable[[Decision], str | None]) -> str:
+             url: Callable[[Decision], str | None], revokes: dict[int, list[int]]) -> str:
     """The record for the minutes: a header, then one section per decision, oldest first."""
     out = [f"# {md(t('decisions.export.title', room=room))}", "",
            md(t("decisions.export.exported", date=day(now, lang, tz), count=t("decisions.count", len(decisions)))),
@@ -185,6 +192,8 @@ def markdown(t: Say, decisions: list[Decision], *, room: str, lang: str, tz: str
                  t("decisions.detail.result", outcome=outcome(t, d)), participation(t, d)]
         if d.revoked:
             items.append(revoked_note(t, d, lang, sentence=True))
+        if revokes.get(d.number):
+            items.append(revokes_note(t, revokes[d.number]))
         out += [f"- {md(item)}" for item in items]
         out.append(f"- {md(t('decisions.export.options'))}")
         out += [f"    - {md(line)}" for line in option_lines(t, d)]

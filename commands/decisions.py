@@ -127,7 +127,8 @@ class Decisions(Feature):
     @command("decision", aliases=["beschluss"], where="room")
     async def decision(self, ctx: Ctx, number: Number):
         d = await self._find(ctx, number)
-        await ctx.reply_rich(text.detail(ctx.t, d, ctx.lang, ctx.tz, await self._url(d)))
+        revokes = (await self.repo.revocations(ctx.room_id)).get(d.number, [])
+        await ctx.reply_rich(text.detail(ctx.t, d, ctx.lang, ctx.tz, await self._url(d), revokes))
 
     async def _find(self, ctx: Ctx, number: int) -> Decision:
         d = await self.repo.get(ctx.room_id, number)
@@ -146,7 +147,7 @@ class Decisions(Feature):
         room = await self.deps.voice.room_name(ctx.room_id)
         urls = {d.number: await self._url(d) for d in found}
         body = text.markdown(ctx.t, found, room=room, lang=ctx.lang, tz=ctx.tz, now=ctx.now,
-                             url=lambda d: urls[d.number])
+                             url=lambda d: urls[d.number], revokes=await self.repo.revocations(ctx.room_id))
         data = body.encode()
         filename = ctx.t("decisions.export.filename", room=_slug(room),
                          date=ctx.now.astimezone(zone(ctx.tz)).date().isoformat())

@@ -141,6 +141,15 @@ class DecisionRepo:
             params.append(limit)
         return [_decision(r) for r in await self.db.fetchall(sql, params)], total
 
+    async def revocations(self, room_id: str) -> dict[int, list[int]]:
+        """Per revoking decision of the room: the numbers it revoked, in order."""
+        rows = await self.db.fetchall("SELECT revoked_by, number FROM decisions WHERE room_id = ?"
+                                      " AND revoked_by IS NOT NULL ORDER BY number", (room_id,))
+        found: dict[int, list[int]] = {}
+        for by, number in rows:
+            found.setdefault(by, []).append(number)
+        return found
+
     async def unrecorded_polls(self) -> list[int]:
         """Closed decision polls and consensing rounds without a decision (closed before the record existed)."""
         rows = await self.db.fetchall(

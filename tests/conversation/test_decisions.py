@@ -274,6 +274,8 @@ async def test_organiser_revokes_an_earlier_decision_by_a_later_one(conv):
                                                "Beschluss 2")
     detail = await conv.reply(BOB, "!beschluss 1", ROOM)
     assert "Aufgehoben durch Beschluss 2." in detail.body
+    detail = await conv.reply(BOB, "!beschluss 2", ROOM)
+    assert "Hebt Beschluss 1 auf." in detail.body
     await conv.reply(ORGA, "!room language en", ROOM_EN)
     await decided(conv, "Old rule", (BOB, "yes"), room=ROOM_EN, close="!close")
     answer = await conv.reply(ORGA, "!decision revoke 1", ROOM_EN)
@@ -308,7 +310,8 @@ async def test_export_sends_a_markdown_file_for_the_minutes(conv):
     assert "- Beteiligung: 1 Stimme abgegeben." in first
     assert "- Aufgehoben durch Beschluss 2\n" in first
     assert f"- Zur Abstimmung: <https://matrix.to/#/{ROOM}/{start.event_id}?via=test>" in first
-    assert "- Ergebnis: abgelehnt (0 ja, 2 nein, 0 Enthaltungen)" in md.split("## Beschluss 2")[1]
+    second = md.split("## Beschluss 2")[1]
+    assert "- Ergebnis: abgelehnt (0 ja, 2 nein, 0 Enthaltungen)" in second and "- Hebt Beschluss 1 auf." in second
 
 
 async def test_export_in_english_and_of_an_empty_record(conv):
