@@ -30,6 +30,9 @@ SHOWN = 20  # decisions in one list; more are counted, with a hint how to narrow
 MARKDOWN_MIME = "text/markdown"
 
 
+_QUOTES = "\"'„“”‚‘’«»‹›"
+
+
 class Words(Text):
     """Search words: every one must occur in the question or an option."""
 
@@ -37,7 +40,8 @@ class Words(Text):
 
     @classmethod
     def convert(cls, ctx, raw: str) -> list[str]:
-        return raw.split()
+        words = [w.strip(_QUOTES) for w in raw.split()]  # „Sommerfest“ is searched as Sommerfest
+        return [w for w in words if w]
 
 
 _BY = re.compile(r"^(?:(?:by|durch|mit)\s+)?(?:(?:decision|beschluss)\s+)?#?([0-9]+)$", re.IGNORECASE)

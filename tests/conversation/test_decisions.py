@@ -184,6 +184,8 @@ async def test_search_folds_case_umlauts_and_sharp_s(conv):
         assert numbers == expected, (words, listed.body)
     listed = await conv.reply(BOB, "!beschlüsse Sommerfest", ROOM)
     assert listed.body.startswith("📖 Beschlüsse zu „Sommerfest“, die neuesten zuerst:\n• Beschluss 1")
+    listed = await conv.reply(BOB, "!beschlüsse „Straße“", ROOM)
+    assert listed.body.startswith("📖 Beschlüsse zu „Straße“, die neuesten zuerst:\n• Beschluss 2")
     listed = await conv.reply(BOB, "!beschluesse Haushalt", ROOM)
     assert listed.body == "Zu „Haushalt“ gibt es in diesem Raum keinen Beschluss. !beschlüsse zeigt alle."
 
@@ -312,6 +314,17 @@ async def test_export_sends_a_markdown_file_for_the_minutes(conv):
     assert f"- Zur Abstimmung: <https://matrix.to/#/{ROOM}/{start.event_id}?via=test>" in first
     second = md.split("## Beschluss 2")[1]
     assert "- Ergebnis: abgelehnt (0 ja, 2 nein, 0 Enthaltungen)" in second and "- Hebt Beschluss 1 auf." in second
+
+
+async def test_export_that_cannot_be_uploaded_says_so_in_one_sentence(conv):
+    await decided(conv, "Antrag A", (BOB, "ja"))
+
+    async def unreachable(data, mime, filename):
+        raise ConnectionError("media repository down")
+
+    conv.chat.upload = unreachable
+    answer = await conv.reply(BOB, "!beschlüsse export", ROOM)
+    assert answer.body == "Die Datei konnte ich gerade nicht hochladen. Versuch es bitte gleich noch einmal."
 
 
 async def test_export_in_english_and_of_an_empty_record(conv):
