@@ -15,14 +15,17 @@ from bot.grammar import Choice, Converter, Int, Items, Number, Setting, Text, Ye
 from bot.render import Rich, lines, plain
 from bot.timeformat import format_weekday_date
 from commands import poll_render as show
+from commands.decisions import Decisions
 from commands.meetings import Meetings
 from commands.poll_events import PollEvents
 from commands.poll_jobs import CLOSE_JOB, NUDGE_JOB, PollDeps, PollJobs, ref
 from commands.pollcount import Standing, standing
 from commands.pollrules import (KEYCAPS, MAX_OPTIONS, MIN_OPTIONS, choice_ballot, consensus_ballot, meeting_ballot,
                                 nudge_at, read_items)
-from storage.core import private_ref
+from storage.core import KeyValue, private_ref
+from storage.decisions import DecisionRepo
 from storage.polls import Poll
+from storage.safespace import SafeSpaces
 
 __all__ = ["Polls", "PollDeps", "poll_features"]
 
@@ -72,6 +75,7 @@ class Polls(PollEvents, PollJobs, Feature):
         self.deps = deps
         self.repo = deps.repo
         self.deadline_fix = None  # Meetings.fix_at_deadline, for `fix: yes`
+        self.record_decision = None  # Decisions.record: enters a closed poll into the room's record
 
     # ------------------------------------------------------------------ creating
     @command("meeting", aliases=["termin", "terminumfrage"], stores_text=True)
@@ -234,11 +238,14 @@ class Polls(PollEvents, PollJobs, Feature):
         closed = await self.repo.get(poll.id)
         assert closed is not None
         s = await standing(self.repo, closed)
+        recorded = await self.record_decision(s) if self.record_decision else None  # in this transaction
         if closed.secret:
             await self.repo.seal(closed.id)  # counted above; from now on no ballot can be tied to anyone
         room_ctx = await self.deps.room_ctx(closed.room_id)
         await self.edit_table(closed, show.message(room_ctx, s))
         text = show.result(room_ctx, s, fixing=fixing)
+        if recorded is not None:
+            text = lines([text, plain(room_ctx.t("decisions.recorded", number=recorded))])
         if closed.kind == "choice" and not closed.secret:
             fallback = room_ctx.t("polls.native.ended", result=show.first_line(room_ctx, s).text)
             await self.relate(closed.id, "native", show.POLL_END, {"text": fallback})
@@ -258,8 +265,11 @@ class Polls(PollEvents, PollJobs, Feature):
 
 
 def poll_features(deps: PollDeps) -> list[Feature]:
-    """The poll features, sharing one repository: polls and votes, and fixed meetings."""
+    """The poll features, sharing one repository: polls and votes, fixed meetings, the record of decisions."""
     polls = Polls(deps)
     meetings = Meetings(polls)
     polls.deadline_fix = meetings.fix_at_deadline
-    return [polls, meetings]
+    db = deps.repo.db
+    decisions = Decisions(DecisionRepo(db), deps.repo, SafeSpaces(db), KeyValue(db), deps)
+    polls.record_decision = decisions.record
+    return [polls, meetings, decisions]

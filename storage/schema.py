@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from storage import core
+from storage import decisions
 from storage import duties
 from storage import duty_swaps
 from storage import polls
@@ -16,4 +17,5 @@ REGISTRY: Registry = {
     "safespace": safespace.MIGRATIONS,
     "posts": posts.MIGRATIONS,
     "polls": polls.MIGRATIONS,
+    "decisions": decisions.MIGRATIONS,  # the record of closed polls (no foreign key: polls own theirs)
 }
