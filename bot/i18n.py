@@ -5,6 +5,7 @@ The .po files are compiled in memory at start, so there is no build step to forg
 """
 from __future__ import annotations
 
+import functools
 import gettext
 import io
 import logging
@@ -34,19 +35,26 @@ def load_catalog(lang: str, locales_dir: Path = LOCALES_DIR) -> Catalog:
     return merged
 
 
+@functools.lru_cache(maxsize=4)
+def _compiled(locales_dir: Path) -> tuple[dict[str, gettext.GNUTranslations], dict[str, set[str]], frozenset[str]]:
+    """The catalogues of every language, parsed and compiled once per process (they never change while it runs)."""
+    translations: dict[str, gettext.GNUTranslations] = {}
+    keys: dict[str, set[str]] = {}
+    plural: set[str] = set()
+    for lang in LANGUAGES:
+        catalog = load_catalog(lang, locales_dir)
+        buf = io.BytesIO()
+        write_mo(buf, catalog)
+        buf.seek(0)
+        translations[lang] = gettext.GNUTranslations(buf)
+        keys[lang] = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
+        plural |= {m.id[0] for m in catalog if m.pluralizable}
+    return translations, keys, frozenset(plural)
+
+
 class I18n:
     def __init__(self, locales_dir: Path = LOCALES_DIR) -> None:
-        self._tr: dict[str, gettext.GNUTranslations] = {}
-        self.keys: dict[str, set[str]] = {}
-        self.plural_keys: set[str] = set()
-        for lang in LANGUAGES:
-            catalog = load_catalog(lang, locales_dir)
-            buf = io.BytesIO()
-            write_mo(buf, catalog)
-            buf.seek(0)
-            self._tr[lang] = gettext.GNUTranslations(buf)
-            self.keys[lang] = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
-            self.plural_keys |= {m.id[0] for m in catalog if m.pluralizable}
+        self._tr, self.keys, self.plural_keys = _compiled(Path(locales_dir))
 
     def template(self, lang: str, key: str, n: int | None = None) -> str:
         """The untranslated-placeholder template for key (and count n for plural forms)."""
