@@ -205,13 +205,16 @@ _UNITS = {
 _DURATION = re.compile(r"([0-9]{1,5}(?:[.,][0-9]+)?)\s*([a-zäöü]+)")  # at most 99999 weeks: datetimes stay in range
 
 
+_JOINER = re.compile(r"\s*(?:,|&|und|and)?\s*")  # what may stand between two parts: "1 Tag und 2 Stunden"
+
+
 def parse_duration(text: str) -> int | None:
     """Minutes in "90 min", "1,5 Stunden", "2h", "1 Tag 2 Stunden"; None if unreadable or zero."""
     raw = text.strip().lower().replace("eine ", "1 ").replace("einen ", "1 ").replace("ein ", "1 ")
     raw = re.sub(r"\b(an|a|one)\s+(?=[a-z])", "1 ", raw)
     total, end = 0.0, 0
     for m in _DURATION.finditer(raw):
-        if raw[end:m.start()].strip(" ,und&and") or m.group(2) not in _UNITS:
+        if not _JOINER.fullmatch(raw[end:m.start()]) or m.group(2) not in _UNITS:
             return None
         total += float(m.group(1).replace(",", ".")) * _UNITS[m.group(2)]
         end = m.end()

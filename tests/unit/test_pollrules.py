@@ -191,3 +191,14 @@ def test_native_answer_ids_that_are_no_small_ascii_number_are_invalid() -> None:
 @pytest.mark.parametrize("text", ["9" * 400 + " min", "1" * 5000 + " Tage", "999999 weeks"])
 def test_huge_durations_are_unreadable(text: str) -> None:
     assert parse_duration(text) is None
+
+
+def test_duration_parts_are_joined_by_words_not_by_letters():
+    from commands.pollrules import parse_duration
+    assert parse_duration("1 Tag und 2 Stunden") == 1560
+    assert parse_duration("1 Tag, 2 Stunden") == 1560
+    assert parse_duration("1 day & 2 h") == 1560
+    assert parse_duration("1 day and 2 hours") == 1560
+    # .strip(" ,und&and") stripped characters: "nu", "dan", "a" between the parts were taken as "und"
+    assert parse_duration("1 Tag nu 2 Stunden") is None
+    assert parse_duration("1 Tag dan 2 Stunden") is None
