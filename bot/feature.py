@@ -24,10 +24,11 @@ class Permissions:
     configured) needs more: see `vouched`.
     """
 
-    def __init__(self, chat: Chat, admins: list[str], direct_joins: Callable[[], Awaitable[set[str]]]) -> None:
+    def __init__(self, chat: Chat, admins: list[str],
+                 never_vouch: Callable[[list[str]], Awaitable[set[str]]]) -> None:
         self.chat = chat
         self.admins = frozenset(admins)
-        self.direct_joins = direct_joins  # rooms the bot entered as a direct chat: they never vouch
+        self.never_vouch = never_vouch  # of these rooms, those that were ever a direct chat (storage/roles.py)
 
     def is_admin(self, user_id: str) -> bool:
         return user_id in self.admins
@@ -39,10 +40,11 @@ class Permissions:
         return info is not None and info.level(user_id) >= ORGANISER_LEVEL
 
     async def group_rooms(self) -> list[RoomInfo]:
-        """Rooms the bot is in that are no direct chat and were not entered as one."""
-        direct = await self.direct_joins()
+        """Rooms the bot is in that are no direct chat and never were one."""
+        joined = await self.chat.joined_rooms()
+        direct = await self.never_vouch(joined)
         found = []
-        for room_id in await self.chat.joined_rooms():
+        for room_id in joined:
             info = await self.chat.room_info(room_id)
             if info is not None and not info.is_direct and room_id not in direct:
                 found.append(info)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database, from_ms, to_ms
+from storage.roles import ANCHOR_STEP, mark_direct
 
 MIGRATIONS = [
     (
@@ -52,6 +53,7 @@ MIGRATIONS = [
         "ALTER TABLE outbox ADD COLUMN cause_room TEXT",
         "ALTER TABLE outbox ADD COLUMN cause_event TEXT",
     ),
+    ANCHOR_STEP,  # step 5: trust-anchor roles (storage/roles.py); append new steps after it
 ]
 
 
@@ -408,10 +410,12 @@ class DirectRooms:
             " room_id = excluded.room_id",
             (user_id, room_id),
         )
+        await mark_direct(self.db, room_id)  # its power never vouches, also after !forget (Permissions.vouched)
 
     async def remember(self, user_id: str, room_id: str) -> None:
         """Record a direct chat unless one is known for this user already."""
         await self.db.execute("INSERT OR IGNORE INTO dm_rooms (user_id, room_id) VALUES (?, ?)", (user_id, room_id))
+        await mark_direct(self.db, room_id)
 
     async def forget(self, user_id: str) -> bool:
         """Forget the direct chat with user_id, and the room's settings row (its id and when the bot joined)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from storage.db import Database, from_ms, to_ms
+from storage.duty_swaps import SWAP_STEP
 
 MIGRATIONS = [
     (
@@ -46,6 +47,7 @@ MIGRATIONS = [
         "CREATE TABLE welcome_log (room_id TEXT NOT NULL, user_id TEXT NOT NULL, kind TEXT NOT NULL,"
         " buddy TEXT, duty_id INTEGER, chat_room TEXT, created_at INTEGER NOT NULL, PRIMARY KEY (room_id, user_id))",
     ),
+    SWAP_STEP,  # step 2: swap offers (storage/duty_swaps.py); append new steps after it
 ]
 
 HOLDING = ("assigned", "taken", "done", "missed")  # the person has (or had) the turn

@@ -12,14 +12,13 @@ from datetime import datetime
 
 from storage.db import Database, from_ms, to_ms
 
-MIGRATIONS = [
-    (
+# duties' step 2 (storage/duties.py lists it in place, so a step appended there cannot renumber it)
+SWAP_STEP = (
         "CREATE TABLE duty_swaps (id INTEGER PRIMARY KEY AUTOINCREMENT, duty_id INTEGER NOT NULL REFERENCES duties (id),"
         " offerer TEXT, offerer_occ INTEGER NOT NULL, target TEXT, target_occ INTEGER, state TEXT NOT NULL,"
         " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, decided_at INTEGER)",
         "CREATE INDEX duty_swaps_open ON duty_swaps (state, target)",
-    ),
-]
+)
 
 OPEN_STATE = "open"
 STATES = ("open", "accepted", "declined", "withdrawn", "lapsed", "void")

@@ -2,6 +2,7 @@
 moves that wait for the holder's confirmation, and the rooms the bot joined as a direct chat."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,8 +11,8 @@ from storage.db import Database, from_ms, to_ms
 ANCHORS = ("organisers", "awareness", "announcements")
 _IN_ANCHORS = "role IN ('organisers', 'awareness', 'announcements')"
 
-MIGRATIONS = [
-    (
+# core's step 5 (storage/core.py lists it in place, so a step appended there cannot renumber it)
+ANCHOR_STEP = (
         # Before anchors were unique a member could give a room of their own a second awareness or
         # organisers role; the room that got the role first keeps it.
         f"DELETE FROM room_roles WHERE {_IN_ANCHORS} AND rowid NOT IN"
@@ -22,8 +23,12 @@ MIGRATIONS = [
         # a room the bot entered on an invitation marked as a direct chat never vouches for anyone,
         # even after more people joined it
         "CREATE TABLE direct_joins (room_id TEXT PRIMARY KEY)",
-    ),
-]
+)
+
+
+def room_key(room_id: str) -> str:
+    """How a room that never vouches is recorded: a digest, so the table names no direct chat."""
+    return "h:" + hashlib.sha256(room_id.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,15 @@ class Anchors:
         return await self.db.execute_rowcount("DELETE FROM role_moves WHERE requested_by = ?", (user_id,))
 
     async def mark_direct(self, room_id: str) -> None:
-        await self.db.execute("INSERT OR IGNORE INTO direct_joins (room_id) VALUES (?)", (room_id,))
+        await mark_direct(self.db, room_id)
 
-    async def direct_joins(self) -> set[str]:
-        return {r["room_id"] for r in await self.db.fetchall("SELECT room_id FROM direct_joins")}
+    async def never_vouch(self, room_ids: list[str]) -> set[str]:
+        """Those of room_ids that were ever a direct chat (entered as one, opened by the bot, or used as one):
+        power there never vouches, even after more people joined."""
+        marked = {r["room_id"] for r in await self.db.fetchall("SELECT room_id FROM direct_joins")}
+        known = {r["room_id"] for r in await self.db.fetchall("SELECT room_id FROM dm_rooms")}
+        return {r for r in room_ids if r in known or room_key(r) in marked or r in marked}
+
+
+async def mark_direct(db: Database, room_id: str) -> None:
+    await db.execute("INSERT OR IGNORE INTO direct_joins (room_id) VALUES (?)", (room_key(room_id),))

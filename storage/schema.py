@@ -4,16 +4,14 @@ from __future__ import annotations
 from storage import core
 from storage import decisions
 from storage import duties
-from storage import duty_swaps
 from storage import polls
 from storage import posts
-from storage import roles
 from storage import safespace
 from storage.db import Registry
 
 REGISTRY: Registry = {
-    "core": [*core.MIGRATIONS, *roles.MIGRATIONS],  # the anchor roles constrain core's room_roles
-    "duties": [*duties.MIGRATIONS, *duty_swaps.MIGRATIONS],  # swap offers refer to duties
+    "core": core.MIGRATIONS,  # steps are numbered by position: only ever append (storage/db.py migrate)
+    "duties": duties.MIGRATIONS,
     "safespace": safespace.MIGRATIONS,
     "posts": posts.MIGRATIONS,
     "polls": polls.MIGRATIONS,

@@ -132,3 +132,32 @@ async def test_upgrade_keeps_the_first_of_duplicate_anchors(tmp_path):
     rows = await db.fetchall("SELECT room_id FROM room_roles WHERE role = 'awareness'")
     assert [r["room_id"] for r in rows] == ["!real:test"]
     await db.close()
+
+
+async def test_direct_chats_the_bot_opened_never_vouch_even_grown_and_forgotten(tmp_path):
+    """Review finding: two members let the bot open direct chats (!meinedaten), then turn them into rooms
+    where each gives the other power; neither chat may vouch, also after !vergessen dropped the mapping."""
+    u, s, third = "@u:test", "@s:test", "@third:test"
+    chat = SafeChat()
+    chat.add_room(ROOM, [u, s, third], name="Ortsgruppe")
+    conv = await start_conversation(tmp_path, chat, admins=[], rate_limit=1000)
+    try:
+        for user in (u, s):
+            await conv.say(user, "!meinedaten", ROOM)  # the bot opens a direct chat with each
+        for user, other in ((u, s), (s, u)):
+            room = chat.rooms[dm(user)]
+            room.members += [other, third]
+            room.power.update({user: 100, other: 50})
+            room.name = "Unser Raum"
+        assert not await invite_allowed(conv.app, u, direct=False)
+        refused = await conv.reply(u, "!raum awareness", dm(u))
+        assert "zweite Person mit Orga-Rechten" in refused.body
+        for user in (u, s):
+            await conv.say(user, "!vergessen", ROOM)
+            await conv.say(user, "!vergessen bestätigen", ROOM)
+        assert await conv.app.dms.get(u) is None  # the mapping is gone ...
+        assert not await invite_allowed(conv.app, u, direct=False)  # ... and the room still vouches for nobody
+        raw = (tmp_path / "plenum.db").read_bytes()
+        assert dm(u).encode() not in raw.replace(b"\x00", b"")  # recorded as a digest, not the room id
+    finally:
+        await conv.app.db.close()
