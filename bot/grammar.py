@@ -187,6 +187,7 @@ class Command:
     who: str = "all"  # "all" | "organiser"
     where: str = "any"  # "any" | "dm" | "room"
     stores_text: bool = False  # keeps what members typed (titles, options, names): refused in safe spaces
+    prose: bool = False  # free text in someone's own words (a report): "Ort: Kneipe" is text, only "nmae:" asks
     owner: Any = None  # the feature instance, bound at registration
     names: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -203,16 +204,18 @@ class Command:
 
 
 def command(name: str, aliases: list[str] | None = None, *, who: str = "all", where: str = "any",
-            stores_text: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            stores_text: bool = False, prose: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a feature method as a chat command; the signature is parsed once, here.
 
     `stores_text`: the command keeps text members typed (a poll's title and options, a duty's
-    name); what is said in a safe space stays there, so the dispatcher refuses it in one."""
+    name); what is said in a safe space stays there, so the dispatcher refuses it in one.
+    `prose`: its text is someone's own account (a report); a `Word: …` line in it is text unless the
+    word is a near-miss of one of the command's settings."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         func.__plenum_command__ = Command(  # type: ignore[attr-defined]
             name=name, aliases=aliases or [], func=func, params=_params(func), who=who, where=where,
-            stores_text=stores_text,
+            stores_text=stores_text, prose=prose,
         )
         return func
 
@@ -274,18 +277,26 @@ def distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-def close_enough(typed: str, name: str) -> bool:
-    """A near-miss worth a 'did you mean': one slip in a short word, two in a longer one."""
-    if typed == name or len(typed) < 3:
+def close_enough(typed: str, name: str, shared_room: bool = True) -> bool:
+    """A near-miss worth a 'did you mean'. For a command word in a room other bots share: in a word of four
+    letters only two swapped letters ('hepl'; 'roll' and 'pool' are other bots' words), one slip up to
+    six, two beyond. Inside one of our commands (a setting key such as 'biss:'): one slip, two beyond five."""
+    if not shared_room:
+        return typed != name and distance(typed, name) <= (1 if len(name) <= 5 else 2)
+    if typed == name or len(typed) < 3 or abs(len(typed) - len(name)) > 2:
         return False
-    return distance(typed, name) <= (1 if len(name) <= 5 else 2)
+    if len(name) <= 4:
+        return sorted(typed) == sorted(name) and distance(typed, name) == 1
+    return distance(typed, name) <= (1 if len(name) <= 6 else 2)
 
 
-def _unknown_setting(key: str, known: dict[str, Param], lang: str) -> UserError:
+def _unknown_setting(key: str, known: dict[str, Param], lang: str, prose: bool = False) -> UserError | None:
     """A `key: value` line the command has no setting for: never swallowed into a title or a post."""
     shown = [setting_word(k, lang) for k in known]
     spellings = {**{k: k for k in known}, **{de: en for de, en in SETTING_ALIASES.items() if en in known}}
-    meant = next((spellings[w] for w in sorted(spellings) if close_enough(key.lower(), w)), None)
+    meant = next((spellings[w] for w in sorted(spellings) if close_enough(key.lower(), w, shared_room=False)), None)
+    if prose and meant is None:
+        return None  # "Ort: Kneipe" in a report is part of what happened
     return UserError("error.unknown_setting_meant" if meant else "error.unknown_setting", word=key,
                      meant=(setting_word(meant, lang) + ":") if meant else "", known=", ".join(k + ":" for k in shown),
                      usage=False)
@@ -310,8 +321,8 @@ def split_body(rest_of_first_line: str, more_lines: list[str], cmd: Command, lan
             if key in settings_known:
                 settings[key] = m.group(2).strip()
                 continue
-            if settings_known:
-                raise _unknown_setting(m.group(1), settings_known, lang)
+            if settings_known and (error := _unknown_setting(m.group(1), settings_known, lang, cmd.prose)):
+                raise error
         if wants_items and (stripped.startswith("- ") or stripped == "-"):
             items.append(stripped[1:])
             continue

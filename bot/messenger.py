@@ -190,9 +190,10 @@ class Delivery:
             if item.edits_ref:
                 target = await self.outbox.event_for_ref(item.edits_ref)
                 if target is None:
-                    if await self.outbox.ref_failed(item.edits_ref):  # the original was dropped: so is its edit
+                    # the original was dropped, or erased by !forget: so is its edit
+                    if await self.outbox.ref_failed(item.edits_ref) or not await self.outbox.ref_exists(item.edits_ref):
                         async with self.db.transaction():
-                            await self.outbox.mark_attempt(item.id, "original failed")
+                            await self.outbox.mark_attempt(item.id, "original gone")
                         return "dropped"
                     return "wait"  # the original is not sent yet; try again on the next flush
                 room_id, target_event = target

@@ -17,7 +17,7 @@ from bot.feature import Feature
 from bot.messenger import caused_by
 from bot.ports import Chat, Clock, Incoming
 from storage.core import DirectRooms, HandledEvents, Rooms
-from storage.db import Database
+from storage.db import Database, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -46,23 +46,27 @@ class Pipeline:
             await self.rooms.set_joined(room_id, ts)
 
     async def handle(self, ev: Incoming) -> None:
-        """Handle one event; an unexpected error never stops the room (or the bot): the event is tried
-        again a few times, then logged with a reference and marked handled so it cannot crash-loop."""
+        """Handle one event; an error of the event's own never stops the room (or the bot): the event is
+        tried again a few times, then logged with a reference and parked as handled so it cannot
+        crash-loop. An outage of the database is no reason to drop a command: it is raised, so the
+        sync position is not stored and the event comes again."""
+        info = await self.chat.room_info(ev.room_id)
+        where = "a direct chat" if info is not None and info.is_direct else ev.room_id  # who wrote to the bot is private
         for attempt in range(1, EVENT_TRIES + 1):
             try:
                 await self._handle(ev)
                 return
-            except Exception:  # noqa: BLE001 - the one place where a broken event is parked
+            except Exception as exc:  # noqa: BLE001 - the one place where a broken event is parked
                 ref = error_ref()
-                log.exception("could not handle event %s in %s (ref=%s, try %d of %d)", ev.event_id, ev.room_id,
-                              ref, attempt, EVENT_TRIES)
+                log.exception("could not handle an event in %s (ref=%s, try %d of %d)", where, ref, attempt,
+                              EVENT_TRIES)
+                if is_outage(exc) and attempt == EVENT_TRIES:
+                    raise
                 await asyncio.sleep(0.05 * attempt)
-        try:
-            async with self.db.transaction():
-                await self.handled.mark(ev.event_id, ev.room_id, self.clock.now())
-            log.error("parked event %s after %d tries; the room goes on", ev.event_id, EVENT_TRIES)
-        except Exception:  # noqa: BLE001 - the database itself is gone: the next sync brings it again
-            log.exception("could not park event %s", ev.event_id)
+        async with self.db.transaction():  # if even this fails, the error reaches the sync loop: no position stored
+            await self.handled.mark(ev.event_id, ev.room_id, self.clock.now(),
+                                    direct=bool(info is not None and info.is_direct))
+        log.error("parked an event in %s after %d tries (ref above); the room goes on", where, EVENT_TRIES)
 
     async def _handle(self, ev: Incoming) -> None:
         if ev.sender == self.chat.own_user_id:

@@ -84,7 +84,7 @@ async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, 
     since = await app.kv.get("sync_token")
     stored = await app.kv.get("last_sync_at")
     last_sync = datetime.fromisoformat(stored) if stored and since else None
-    first, backoff = True, 1.0
+    first, backoff, db_backoff = True, 1.0, 1.0
     stored_at = last_sync
     try:
         while not stop.is_set():
@@ -107,9 +107,17 @@ async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, 
             invited = await handle_invites(app, adapter, resp)
             cutoff = last_sync - timedelta(minutes=5) if last_sync else None
             batch, joined = await adapter.collect(resp, app.pipeline.handled.seen, cutoff)
-            for room_id, ts in joined:
-                await app.pipeline.room_joined(room_id, ts)
-            await app.pipeline.handle_batch(batch)
+            try:
+                for room_id, ts in joined:
+                    await app.pipeline.room_joined(room_id, ts)
+                await app.pipeline.handle_batch(batch)
+            except Exception:  # noqa: BLE001 - the database is out (Pipeline.handle parks everything else)
+                log.error("the database failed while handling a sync; fetching the same events again in %.0f s",
+                          db_backoff, exc_info=True)
+                await asyncio.sleep(db_backoff)
+                db_backoff = min(60.0, db_backoff * 2)
+                continue  # `since` is unchanged: nothing handled so far is done twice (handled marks)
+            db_backoff = 1.0
             last_sync = app.clock.now()
             others = any(ev.sender != adapter.own_user_id for events in batch.values() for ev in events)
             stale = stored_at is None or last_sync - stored_at >= POSITION_MAX_AGE

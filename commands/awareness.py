@@ -90,7 +90,7 @@ class Awareness(Feature):
                         name=info.name)
 
     # ------------------------------------------------------------------ anonymous reports
-    @command("report", aliases=["melden", "meldung"], where="dm")
+    @command("report", aliases=["melden", "meldung"], where="dm", prose=True)
     async def report(self, ctx: Ctx, text: Text, name: Setting[YesNo] = False):
         await self.book.require_member(ctx)
         awareness = await self.book.awareness_room()

@@ -297,6 +297,9 @@ class Outbox:
             "UPDATE outbox SET attempts = attempts + 1, failed = ?, content = '{}', cause_room = NULL,"
             " cause_event = NULL WHERE id = ?", (failed, item_id))
 
+    async def ref_exists(self, ref: str) -> bool:
+        return await self.db.fetchval("SELECT 1 FROM outbox WHERE ref = ?", (ref,)) is not None
+
     async def ref_failed(self, ref: str) -> bool:
         """Whether the message named ref was given up (so edits of it can never be sent)."""
         return await self.db.fetchval("SELECT 1 FROM outbox WHERE ref = ? AND failed IS NOT NULL", (ref,)) is not None
@@ -321,6 +324,10 @@ class Outbox:
 
     async def forget_room(self, room_id: str | None, user_id: str) -> int:
         """Drop every row to a forgotten person's direct chat (sent or not), and old handled marks there."""
+        # edits of those rows (room and user empty: they name their original by ref) would wait for ever
+        await self.db.execute(
+            "DELETE FROM outbox WHERE edits_ref IN (SELECT ref FROM outbox WHERE ref IS NOT NULL AND"
+            " (to_user = ? OR room_id = ?))", (user_id, room_id))
         n = await self.db.execute_rowcount("DELETE FROM outbox WHERE to_user = ? OR room_id = ?", (user_id, room_id))
         if room_id is not None:  # marks of earlier versions kept the room; current ones never do
             await self.db.execute("DELETE FROM handled_events WHERE room_id = ?", (room_id,))

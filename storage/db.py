@@ -275,3 +275,8 @@ class Database:
                 current = number
             versions[component] = current
         return versions
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database failed (locked, disk full or gone), not the event being handled: retry later, drop nothing."""
+    return isinstance(exc, sqlite3.OperationalError)

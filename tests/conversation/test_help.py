@@ -65,6 +65,8 @@ async def test_near_misses_get_one_answer_and_other_words_stay_silent(conv):
     assert "!termin" in (await conv.reply(ALICE, "!termni Plenum | morgen 18 Uhr", ROOM)).body
     assert (await conv.reply(ALICE, "!hepl", ROOM_EN)).body == "Did you mean !help?"
     assert await conv.say(ALICE, "!ping", ROOM) == []  # another bot's command
+    for other_bot in ("!roll 2d6", "!note hi", "!pool", "!read"):  # review: these got "did you mean"
+        assert await conv.say(ALICE, other_bot, ROOM) == [], other_bot
     assert await conv.say(ALICE, "!ok", ROOM) == []  # too short to guess
 
 

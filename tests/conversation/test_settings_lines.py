@@ -33,3 +33,17 @@ async def test_usage_lines_show_the_keys_of_the_rooms_language(conv):
 async def test_a_url_line_is_text_not_a_setting(conv):
     answer = await conv.reply(ALICE, "!umfrage Welcher Ort?\n- Park\n- Saal\nhttps://example.org/plan", ROOM)
     assert "kenne ich bei diesem Befehl nicht" not in answer.body
+
+
+async def test_a_report_keeps_its_own_colon_lines_as_text(conv):
+    """Review: someone in distress should not have to rewrite 'Ort: Kneipe' in a report."""
+    conv.chat.add_room("!dm-alice:test", [ALICE])
+    conv.chat.add_room("!aware:test", [ORGA, "@awa:test"], name="Awareness")
+    await conv.reply("@admin:test", "!raum awareness", "!aware:test")
+    answer = await conv.reply(ALICE, "melden Es ist etwas passiert.\nOrt: Kneipe am Markt\nZeit: gestern 22 Uhr",
+                              "!dm-alice:test")
+    assert "Meldung Nr. 1" in answer.body, answer.body
+    told = [s.body for s in conv.chat.sent if s.room_id == "!aware:test"]
+    assert any("Ort: Kneipe am Markt" in body for body in told)
+    near = await conv.reply(ALICE, "melden Noch etwas\nnmae: ja", "!dm-alice:test")
+    assert "meintest du „name:“" in near.body

@@ -166,7 +166,7 @@ async def test_edits_of_a_refused_message_are_dropped_not_left_waiting(conv):
     pending = await conv.app.db.fetchval("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed IS NULL")
     assert pending == 0
     failures = [f for _, _, f in await failed_rows(conv)]
-    assert failures == ["M_FORBIDDEN", "M_FORBIDDEN", "original failed"], failures  # native poll, table, edit
+    assert failures == ["M_FORBIDDEN", "M_FORBIDDEN", "original gone"], failures  # native poll, table, edit
 
 
 # ---------------------------------------------------------------- @room in any spelling

@@ -146,3 +146,26 @@ async def test_forget_leaves_no_trace_in_any_table_or_file(conv):
     # and the group still works: the report cannot reach her, the others' votes count
     assert "nicht mehr erreichen" in (await conv.reply(AWA, "!antworten 1 Noch da?", AWARE)).body
     assert "| 2       | jemand (anonym), bob" in (await conv.reply(BOB, "!ergebnis 2", ROOM)).body  # her click counts
+
+
+async def test_forget_leaves_no_edit_waiting_for_a_deleted_message(tmp_path):
+    """Review finding: a poll in a direct chat, a vote, !vergessen, then the deadline: the table edit's
+    original was deleted, so the edit stayed pending for ever (and 100 of them would stop delivery)."""
+    from datetime import timedelta
+
+    from tests.fakes import FakeChat, start_conversation
+
+    chat = FakeChat()
+    chat.add_room("!g:test", ["@u:test", "@v:test"], name="Gruppe")
+    chat.add_room("!dm-u:test", ["@u:test"])
+    conv = await start_conversation(tmp_path, chat)
+    try:
+        await conv.say("@u:test", "umfrage Pizza? | ja | nein\nbis: morgen 12 Uhr", "!dm-u:test")
+        await conv.say("@u:test", "abstimmen 1 1", "!dm-u:test")
+        await conv.say("@u:test", "vergessen", "!dm-u:test")
+        await conv.say("@u:test", "vergessen bestätigen", "!dm-u:test")
+        await conv.advance(timedelta(days=2))
+        pending = await conv.app.db.fetchall("SELECT id, edits_ref FROM outbox WHERE sent_at IS NULL AND failed IS NULL")
+        assert [tuple(r) for r in pending] == []
+    finally:
+        await conv.app.db.close()
