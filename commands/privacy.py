@@ -42,8 +42,8 @@ class Privacy(Feature):
         answer is queued after this, as a private row that goes once delivered."""
         rooms = {await self.dms.get(user_id), ctx.room_id if ctx.is_dm and ctx.sender == user_id else None}
         for room_id in rooms - {None}:  # the recorded direct chat, and the one typed in if that is another
-            await self.outbox.forget_room(room_id, user_id)
-        await self.outbox.forget_room(None, user_id)
+            await self.outbox.forget_room(room_id, user_id, ctx.now)
+        await self.outbox.forget_room(None, user_id, ctx.now)
         return [plain(ctx.t("privacy.core.dm_forgotten"))] if await self.dms.forget(user_id) else []
 
     async def _collect(self, ctx: Ctx, method: str) -> list[Rich]:

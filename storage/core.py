@@ -322,13 +322,23 @@ class Outbox:
         return int(await self.db.fetchval(
             f"SELECT COUNT(*) FROM outbox WHERE {self._PRIVATE} AND sent_at IS NULL AND failed IS NULL"))
 
-    async def forget_room(self, room_id: str | None, user_id: str) -> int:
-        """Drop every row to a forgotten person's direct chat (sent or not), and old handled marks there."""
+    async def forget_room(self, room_id: str | None, user_id: str, at: datetime) -> int:
+        """Erase every row to a forgotten person's direct chat (sent or not), and old handled marks there.
+
+        The rows are blanked, not deleted: SQLite gives the highest deleted id to the next row, and a
+        reused id is a reused Matrix transaction id, which the homeserver answers with the old event
+        (the next reply would never be sent). Blanked rows keep no room, person, text, event or time
+        finer than the day, and go with the other sent rows after 30 days."""
+        day = day_of(at)
         # edits of those rows (room and user empty: they name their original by ref) would wait for ever
         await self.db.execute(
             "DELETE FROM outbox WHERE edits_ref IN (SELECT ref FROM outbox WHERE ref IS NOT NULL AND"
             " (to_user = ? OR room_id = ?))", (user_id, room_id))
-        n = await self.db.execute_rowcount("DELETE FROM outbox WHERE to_user = ? OR room_id = ?", (user_id, room_id))
+        n = await self.db.execute_rowcount(
+            "UPDATE outbox SET room_id = NULL, to_user = NULL, content = '{}', ref = NULL, edits_ref = NULL,"
+            " event_id = NULL, cause_room = NULL, cause_event = NULL, created_at = ?, sent_at = ?,"
+            " failed = CASE WHEN sent_at IS NULL THEN 'forgotten' ELSE failed END"
+            " WHERE to_user = ? OR room_id = ?", (day, day, user_id, room_id))
         if room_id is not None:  # marks of earlier versions kept the room; current ones never do
             await self.db.execute("DELETE FROM handled_events WHERE room_id = ?", (room_id,))
         return n

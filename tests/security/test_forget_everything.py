@@ -169,3 +169,24 @@ async def test_forget_leaves_no_edit_waiting_for_a_deleted_message(tmp_path):
         assert [tuple(r) for r in pending] == []
     finally:
         await conv.app.db.close()
+
+
+async def test_the_next_reply_after_forget_gets_a_fresh_transaction_id(tmp_path):
+    """Review finding: !vergessen deleted the highest outbox rows, SQLite gave their ids to the next rows,
+    and the homeserver took the next reply's transaction id for a resend: the answer was never sent."""
+    from tests.fakes import FakeChat, start_conversation
+
+    chat = FakeChat()
+    chat.add_room("!g:test", ["@u:test", "@v:test"], name="Gruppe")
+    chat.add_room("!dm-u:test", ["@u:test"])
+    conv = await start_conversation(tmp_path, chat)
+    try:
+        for text in ("hilfe", "vergessen", "vergessen bestätigen"):
+            await conv.say("@u:test", text, "!dm-u:test")
+        again = conv.event("@u:test", "hilfe", "!dm-u:test")
+        await conv.deliver(again)
+        assert len(conv.chat.replies_to(again.event_id)) == 1
+        txns = [s.txn_id for s in conv.chat.sent]
+        assert len(txns) == len(set(txns))
+    finally:
+        await conv.app.db.close()
