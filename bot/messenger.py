@@ -25,7 +25,8 @@ from bot.errors import TooLarge
 from bot.eventsize import CONTENT_BUDGET, wire_size
 from bot.ports import Chat, Clock, SendRefused
 from bot.render import EDIT_RESERVE, Rich, edit_content, message_content
-from storage.core import FAILURE_REF, PRIVATE_REF, DirectRooms, KeyValue, Outbox
+from storage.core import (FAILURE_REF, PRIVATE_FAILURE_REF, PRIVATE_REF, DirectRooms, KeyValue, Outbox,
+                          private_failure_ref)
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -231,9 +232,12 @@ class Delivery:
         where = item.cause_room or room_id
         async with self.db.transaction():
             await self.outbox.mark_attempt(item.id, note)
-            if self.report is not None and where and not (item.ref or "").startswith(FAILURE_REF):
+            own = item.ref or ""
+            if self.report is not None and where and not own.startswith((FAILURE_REF, PRIVATE_FAILURE_REF)):
                 what = "unprompted" if not item.cause_room else "here" if room_id == where else "elsewhere"
-                await self.report(where, reason, what=what, reply_to=item.cause_event, ref=FAILURE_REF + str(item.id))
+                # a private message's failure is private too: its notice goes once delivered, naming no row
+                ref = private_failure_ref() if own.startswith(PRIVATE_REF) else FAILURE_REF + str(item.id)
+                await self.report(where, reason, what=what, reply_to=item.cause_event, ref=ref)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver whenever woken, until stop is set."""

@@ -66,6 +66,13 @@ def private_ref() -> str:
     return PRIVATE_REF + secrets.token_hex(8)
 
 
+PRIVATE_FAILURE_REF = PRIVATE_REF + "failed."  # the notice that a private message failed: private, names no row
+
+
+def private_failure_ref() -> str:
+    return PRIVATE_FAILURE_REF + secrets.token_hex(8)
+
+
 class KeyValue:
     """Small settings that have one value per bot: the sync position above all."""
 
