@@ -92,6 +92,11 @@ class Privacy(Feature):
         dm_room = await self._dm_room(ctx)  # before the core forgets which room it is
         done = await self._collect(ctx, "forget")
         self.scheduler.db.erase_traces()  # earlier page images in the WAL still name the person
+        if not ctx.is_dm and dm_room is None:
+            # no direct chat is known: opening one now would record the person again. The room hears
+            # only that it is done, not what there was.
+            await ctx.reply("privacy.forgotten_no_dm")
+            return
         if not done:
             answer = ctx.rich("privacy.nothing")
         else:

@@ -75,3 +75,23 @@ async def test_forget_typed_in_a_second_direct_chat_clears_both(conv):
     await conv.reply(ALICE, "vergessen ja", second)
     rows = [tuple(r) for r in await conv.app.db.fetchall("SELECT room_id, to_user FROM outbox")]
     assert not [r for r in rows if dm(ALICE) in r or second in r or ALICE in r], rows
+
+
+async def test_forget_typed_in_a_room_before_any_direct_chat_does_not_record_one_again(tmp_path):
+    """Review finding: !vergessen and the confirmation handled in one batch, before the prompt opened a
+    direct chat: the answer opened one and wrote the person back into dm_rooms."""
+    from tests.fakes import FakeChat, start_conversation
+
+    chat = FakeChat()
+    chat.add_room("!g:test", ["@u:test", "@v:test"], name="Gruppe")
+    conv = await start_conversation(tmp_path, chat)
+    try:
+        first = conv.event("@u:test", "!vergessen", "!g:test")
+        second = conv.event("@u:test", "!vergessen bestätigen", "!g:test")
+        await conv.app.pipeline.handle(first)
+        await conv.app.pipeline.handle(second)  # before delivery ran: no direct chat is known yet
+        await conv.app.delivery.flush()
+        assert "gelöscht" in conv.chat.replies_to(second.event_id)[0].body
+        assert await conv.app.dms.get("@u:test") is None
+    finally:
+        await conv.app.db.close()
