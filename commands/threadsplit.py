@@ -225,13 +225,18 @@ class _Packer:
         atoms = self.costs.atoms
         k = max(bisect.bisect_right(self.costs.atom_starts, start) - 1, 0)
         extra: set[int] = set()
+        whole: list[Span] = []  # URLs and mentions that fit a part: never cut inside them
         while k < len(atoms) and atoms[k][0] < end:
             a, b = max(atoms[k][0], start), min(atoms[k][1], end)
             if b > a and self.costs.estimate(*atoms[k]) > self.budget:  # too long to keep whole
                 extra.update(a + s for s in _cluster_starts(self.text[a:b]) if s)
+            elif b > a:
+                whole.append((a, b))
             k += 1
         if extra:
             bounds = sorted(extra.union(bounds))
+        if whole:
+            bounds = [p for p in bounds if not any(a < p < b for a, b in whole)]
         return list(zip(bounds, [*bounds[1:], end]))
 
 

@@ -203,3 +203,14 @@ def test_parts_fit_and_rejoin_to_the_text(text, limit):
         assert not text[pos:found].strip()
         pos = found + len(part)
     assert not text[pos:].strip()
+
+
+def test_a_mention_inside_an_over_long_word_is_never_cut():
+    """Review finding: cut points fell inside a remote mention's user name; the rest with its uncounted
+    domain went out as one piece over the limit, and Mastodon refused the status (422)."""
+    from commands.threadsplit import count_chars, split_thread
+
+    text = ('.\nxxxxxxxxxxxxxxxxxxxxxxxaü xxxxxxxxxxxxxx.z.B.üübaz. . )xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx)www.x.de)'
+            '@bob@xxxxxxxxxxxxxxxxx1717b\t. \u200d')
+    parts = split_thread(text, 30)
+    assert all(count_chars(p) <= 30 for p in parts), [(p, count_chars(p)) for p in parts]
