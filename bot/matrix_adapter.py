@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 LEGACY_ROOM_VERSIONS = {str(v) for v in range(1, 12)}
 # refusals that a resend cannot change (401 and 429 can: a new token, time; 5xx is the server's trouble)
 PERMANENT_ERRCODES = {"M_TOO_LARGE", "M_FORBIDDEN", "M_BAD_JSON", "M_NOT_JSON", "M_INVALID_PARAM"}
-PERMANENT_STATUSES = {400, 403, 404, 413}
+PERMANENT_STATUSES = {400, 403, 404}  # only with a Matrix errcode: a proxy's 404 page while Synapse restarts is not
 GAP_PAGES = 10  # at most 1,000 events are fetched back to fill one limited timeline
 _PILL = re.compile(r'href="https://matrix\.to/#/(@[^"?/]+)')
 STATE_TYPES = ("m.room.create", "m.room.power_levels", "m.room.join_rules")
@@ -348,7 +348,9 @@ class MatrixAdapter:
         if isinstance(resp, RoomSendError):
             transport = getattr(resp, "transport_response", None)
             status = getattr(transport, "status", None)
-            if resp.status_code in PERMANENT_ERRCODES or status in PERMANENT_STATUSES:
+            matrix_answer = isinstance(resp.status_code, str) and resp.status_code.startswith("M_")
+            if resp.status_code in PERMANENT_ERRCODES or status == 413 or (
+                    status in PERMANENT_STATUSES and matrix_answer):
                 raise SendRefused(f"send refused: {status or ''} {resp.status_code or ''}", status=status,
                                   errcode=resp.status_code)
             raise MatrixError(f"send failed: {resp.status_code or ''} {resp.message}")
