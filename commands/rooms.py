@@ -70,6 +70,8 @@ class RoomsFeature(Feature):
     async def _claim(self, ctx: Ctx, role: str, arg: str | None = None) -> None:
         """Give this room an anchor role: founded by an admin, moved by an admin or on the holder's word."""
         holder = await self.anchors.holder(role, arg)
+        if holder is not None and await ctx.chat.room_info(holder) is None:
+            holder = None  # the bot left that room: nobody can confirm there, so the role is founded anew
         name = self._role_name(ctx, role, arg)
         if holder == ctx.room_id:
             raise UserError("room.role_already", role=name, usage=False)

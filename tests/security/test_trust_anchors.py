@@ -161,3 +161,11 @@ async def test_direct_chats_the_bot_opened_never_vouch_even_grown_and_forgotten(
         assert dm(u).encode() not in raw.replace(b"\x00", b"")  # recorded as a digest, not the room id
     finally:
         await conv.app.db.close()
+
+
+async def test_a_role_whose_room_the_bot_left_is_founded_anew_by_an_admin_only(group):
+    del group.chat.rooms[AWARE]  # the bot was removed from the awareness room
+    group.chat.add_room("!neu:test", [AWA, ORGA], power={AWA: 50}, name="Awareness neu")
+    assert "Admin-Person" in (await group.reply(AWA, "!raum awareness", "!neu:test")).body
+    assert "Awareness-Team" in (await group.reply(ADMIN, "!raum awareness", "!neu:test")).body
+    assert await holder(group, "awareness") == "!neu:test"
