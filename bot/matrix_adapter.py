@@ -20,8 +20,8 @@ from typing import Any
 
 import aiohttp
 from nio import (AsyncClient, AsyncClientConfig, DownloadError, JoinError, LoginError, MegolmEvent,
-                 MessageDirection, RoomCreateError, RoomGetEventError, RoomMessagesError, RoomPreset,
-                 RoomPutStateError, RoomSendError, SyncError, UploadFilterResponse, WhoamiError)
+                 MessageDirection, RoomGetEventError, RoomGetStateEventError, RoomMessagesError,
+                 RoomPreset, RoomSendError, SyncError, UploadFilterResponse, WhoamiError)
 from nio.api import RelationshipType
 from nio.crypto.attachments import decrypt_attachment
 from nio.store import DefaultStore
@@ -43,6 +43,18 @@ STATE_TYPES = ("m.room.create", "m.room.power_levels", "m.room.join_rules")
 
 class MatrixError(Exception):
     """A homeserver call failed; the message carries no token."""
+
+
+def _check(resp: Any, what: str) -> None:
+    """Raise for a nio error response: SendRefused if repeating cannot help (Delivery gives up and
+    reports it at once), else MatrixError (retried with back-off)."""
+    if not type(resp).__name__.endswith("Error"):
+        return
+    errcode = getattr(resp, "status_code", None)
+    status = getattr(getattr(resp, "transport_response", None), "status", None)
+    if errcode in PERMANENT_ERRCODES or status in PERMANENT_STATUSES:
+        raise SendRefused(f"{what} refused: {status or ''} {errcode or ''}", status=status, errcode=errcode)
+    raise MatrixError(f"{what} failed: {errcode or ''} {getattr(resp, 'message', '')}")
 
 
 class _Store(DefaultStore):
@@ -360,29 +372,30 @@ class MatrixAdapter:
 
     async def invite(self, room_id: str, user_id: str) -> None:
         assert self.client is not None
-        resp = await self.client.room_invite(room_id, user_id)
-        if type(resp).__name__.endswith("Error"):
-            raise MatrixError(f"invite failed: {getattr(resp, 'message', '')}")
+        _check(await self.client.room_invite(room_id, user_id), "invite")
 
     async def kick(self, room_id: str, user_id: str, reason: str | None = None) -> None:
         assert self.client is not None
-        resp = await self.client.room_kick(room_id, user_id, reason=reason)
-        if type(resp).__name__.endswith("Error"):
-            raise MatrixError(f"kick failed: {getattr(resp, 'message', '')}")
+        _check(await self.client.room_kick(room_id, user_id, reason=reason), "kick")
 
     async def put_state(self, room_id: str, type: str, content: dict[str, Any], state_key: str = "") -> None:
         assert self.client is not None
-        resp = await self.client.room_put_state(room_id, type, content, state_key=state_key)
-        if isinstance(resp, RoomPutStateError):
-            raise MatrixError(f"state change failed: {resp.message}")
+        _check(await self.client.room_put_state(room_id, type, content, state_key=state_key), "state change")
         if type in STATE_TYPES and state_key == "":
             self._state.setdefault(room_id, {})[type] = {"content": content, "sender": self.own_user_id}
 
+    async def get_state(self, room_id: str, type: str, state_key: str = "") -> dict[str, Any] | None:
+        """Read from the homeserver, not nio's cache: Delivery decides on it (see bot/effects.py)."""
+        assert self.client is not None
+        resp = await self.client.room_get_state_event(room_id, type, state_key)
+        if isinstance(resp, RoomGetStateEventError):
+            if resp.status_code == "M_NOT_FOUND":
+                return None
+            _check(resp, "state read")
+        return dict(getattr(resp, "content", {}) or {})
+
     async def set_power_level(self, room_id: str, user_id: str, level: int) -> None:
-        current = dict(self._state.get(room_id, {}).get("m.room.power_levels", {}).get("content", {}))
-        if not current and self.client is not None:
-            resp = await self.client.room_get_state_event(room_id, "m.room.power_levels")
-            current = dict(getattr(resp, "content", {}) or {})
+        current = await self.get_state(room_id, "m.room.power_levels") or {}
         users = dict(current.get("users") or {})
         users[user_id] = level
         current["users"] = users
@@ -393,8 +406,7 @@ class MatrixAdapter:
         resp = await self.client.room_create(name=name, invite=list(invite), is_direct=is_direct,
                                              preset=RoomPreset.trusted_private_chat if is_direct else
                                              RoomPreset.private_chat)
-        if isinstance(resp, RoomCreateError):
-            raise MatrixError(f"room creation failed: {resp.message}")
+        _check(resp, "room creation")
         return resp.room_id
 
     async def direct_room(self, user_id: str) -> str:
@@ -419,7 +431,8 @@ class MatrixAdapter:
                                                filesize=len(data))
         uri = getattr(resp, "content_uri", None)
         if not uri:
-            raise MatrixError(f"upload failed: {getattr(resp, 'message', '')}")
+            _check(resp, "upload")
+            raise MatrixError("upload failed: no content uri")
         return uri
 
     async def get_event(self, room_id: str, event_id: str) -> Incoming | None:

@@ -65,7 +65,9 @@ class SendRefused(Exception):
 
 
 class Chat(Protocol):
-    """What a feature may do on Matrix besides replying (replies go through the outbox)."""
+    """The Matrix transport. Features only read through it (room_info, joined_rooms: the client's
+    cached state; get_event, relations, download: outside a transaction); everything that changes
+    something is an outbox row (bot/messenger.py) that Delivery performs with the methods below."""
 
     own_user_id: str
 
@@ -88,6 +90,11 @@ class Chat(Protocol):
     async def set_power_level(self, room_id: str, user_id: str, level: int) -> None: ...
 
     async def put_state(self, room_id: str, type: str, content: dict[str, Any], state_key: str = "") -> None: ...
+
+    async def get_state(self, room_id: str, type: str, state_key: str = "") -> dict[str, Any] | None:
+        """The content of one state event as the homeserver has it now (None: there is none); what
+        Delivery re-reads before an invite, a kick or a power change."""
+        ...
 
     async def direct_room(self, user_id: str) -> str:
         """The direct chat with user_id, created (and remembered by the caller) if needed."""
