@@ -118,7 +118,19 @@ class Dispatcher:
             return text[1:]
         return text if is_dm and text else None
 
-    async def dispatch(self, ev: Incoming, is_dm: bool) -> bool:
+    async def replied(self, ev: Incoming, is_dm: bool) -> Incoming | None:
+        """Before the transaction: the event a command that reads_reply replies to (a network call)."""
+        text = self.command_text(ev.body, is_dm) if ev.reply_to else None
+        cmd, _ = self.registry.lookup(text.split("\n")[0].split()) if text else (None, 0)
+        if cmd is None or not cmd.reads_reply:
+            return None
+        try:
+            return await self.chat.get_event(ev.room_id, ev.reply_to)
+        except Exception:  # noqa: BLE001 - the command says it found no picture
+            log.warning("could not fetch the event %s replies to", ev.event_id, exc_info=True)
+            return None
+
+    async def dispatch(self, ev: Incoming, is_dm: bool, replied: Incoming | None = None) -> bool:
         """Handle a text message; False if it was no command for us."""
         text = self.command_text(ev.body, is_dm)
         if not text:
@@ -151,7 +163,7 @@ class Dispatcher:
             else:
                 await ctx.reply("error.unknown_command", command=" ".join(words[:2]))
             return True
-        ctx.command = cmd
+        ctx.command, ctx.replied = cmd, replied
         rest = first.split(None, used)[used] if len(first.split(None, used)) > used else ""
         try:
             async with self.db.savepoint():

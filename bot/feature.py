@@ -84,6 +84,7 @@ class Ctx:
     chat: Chat
     mentions: tuple[str, ...] = ()
     reply_to: str | None = None  # the event this command itself replies to (e.g. an image)
+    replied: Incoming | None = None  # that event, for a command that reads_reply (fetched before the transaction)
     event: Incoming | None = None
     command: Command | None = None
 
