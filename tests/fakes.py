@@ -303,6 +303,7 @@ async def start_conversation(tmp: Path, chat: FakeChat | None = None, start: dat
     chat = chat or FakeChat()
     clock = FakeClock(start)
     app = await build_app(make_config(tmp, **bot), chat, clock, publishers=publishers)
+    chat.db = app.db  # from now on a network call inside a transaction fails the test
     for feature in app.features:
         await feature.on_start()
     return Conversation(app, chat, clock)
