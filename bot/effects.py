@@ -9,9 +9,12 @@ Each is made safe to repeat, because a crash between the call and the row's mark
   so it never writes back a stale copy over someone else's change;
 - state (join rules) is a whole content that the homeserver keeps once, however often it is set;
 - an upload repeated leaves an unused copy in the media repository, nothing more;
-- a room creation cannot be made idempotent (createRoom has no transaction id): Delivery marks the
-  row with the new room id in the first write after the call; only a crash between the two creates a
-  second room.
+- a room creation has no transaction id: Delivery notes on the row that it is creating (STARTED),
+  creates the room with the row's ref in a state event, and marks the row with the room id in the
+  first write after the call. A row found STARTED (a crash in between) first looks for a room with
+  its ref among those the syncs showed (after a restart the first sync has the full state, and
+  Delivery starts after it); only if the homeserver created the room but the bot has not seen it
+  yet is a second one created.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from bot.ports import Chat
 
 RESULT = "plenum.result"  # a string in a row's content that Delivery replaces with the needed row's result
 FALLBACK = "plenum.fallback"  # content sent instead when the needed row was given up (a file as text)
+STARTED = "plenum.started"  # a creation row's result while the call may have happened (see above)
 EFFECT_KINDS = frozenset({"invite", "kick", "power", "state", "upload", "create_room"})
 
 
@@ -111,5 +115,5 @@ async def perform(chat: Chat, kind: str, room_id: str | None, content: dict[str,
         return await chat.upload(base64.b64decode(content["data"]), content["mime"], content["filename"])
     if kind == "create_room":
         return await chat.create_room(list(content["invite"]), name=content.get("name"),
-                                      is_direct=bool(content.get("is_direct")))
+                                      is_direct=bool(content.get("is_direct")), marker=content.get("marker"))
     raise ValueError(f"unknown outbox kind {kind!r}")

@@ -38,7 +38,8 @@ PERMANENT_ERRCODES = {"M_TOO_LARGE", "M_FORBIDDEN", "M_BAD_JSON", "M_NOT_JSON", 
 PERMANENT_STATUSES = {400, 403, 404, 413}
 GAP_PAGES = 10  # at most 1,000 events are fetched back to fill one limited timeline
 _PILL = re.compile(r'href="https://matrix\.to/#/(@[^"?/]+)')
-STATE_TYPES = ("m.room.create", "m.room.power_levels", "m.room.join_rules")
+CREATED_TYPE = "org.plenum.created"  # state event naming the outbox row that created a room (see created_room)
+STATE_TYPES = ("m.room.create", "m.room.power_levels", "m.room.join_rules", CREATED_TYPE)
 
 
 class MatrixError(Exception):
@@ -401,13 +402,22 @@ class MatrixAdapter:
         current["users"] = users
         await self.put_state(room_id, "m.room.power_levels", current)
 
-    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False) -> str:
+    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False,
+                          marker: str | None = None) -> str:
         assert self.client is not None
+        state = [{"type": CREATED_TYPE, "state_key": "", "content": {"ref": marker}}] if marker else []
         resp = await self.client.room_create(name=name, invite=list(invite), is_direct=is_direct,
                                              preset=RoomPreset.trusted_private_chat if is_direct else
-                                             RoomPreset.private_chat)
+                                             RoomPreset.private_chat, initial_state=state)
         _check(resp, "room creation")
         return resp.room_id
+
+    def created_room(self, marker: str) -> str | None:
+        """A room the bot created with this marker, as the syncs so far showed it (no network call)."""
+        for room_id, state in self._state.items():
+            if (state.get(CREATED_TYPE) or {}).get("content", {}).get("ref") == marker:
+                return room_id
+        return None
 
     async def direct_room(self, user_id: str) -> str:
         return await self.create_room([user_id], is_direct=True)

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 from typing import Any, Protocol
 
-from bot.effects import EFFECT_KINDS, FALLBACK, fill, perform, power_change, upload_content
+from bot.effects import EFFECT_KINDS, FALLBACK, STARTED, fill, perform, power_change, upload_content
 from bot.errors import TooLarge
 from bot.eventsize import CONTENT_BUDGET, wire_size
 from bot.ports import Chat, Clock, SendRefused
@@ -250,7 +250,8 @@ class Delivery:
                     return "dropped"
             content = {k: v for k, v in content.items() if k != FALLBACK}
             if item.kind in EFFECT_KINDS:
-                result = await perform(self.chat, item.kind, room_id, content)
+                result = (await self._create(item, content) if item.kind == "create_room"
+                          else await perform(self.chat, item.kind, room_id, content))
                 self._not_before.pop(item.id, None)
                 async with self.db.transaction():  # first thing after the call: a retry must not repeat it
                     await self.outbox.mark_sent(item.id, None, room_id or result, self.clock.now(), item.version,
@@ -297,6 +298,19 @@ class Delivery:
         async with self.db.transaction():
             done = await self.outbox.mark_sent(item.id, event_id, room_id, self.clock.now(), item.version)
         return "sent" if done else "wait"
+
+    async def _create(self, item: Any, content: dict[str, Any]) -> str | None:
+        """A room, created once: the row says STARTED before the call, and a row found so (a crash before
+        its mark) first looks for the room that carries its ref (bot/effects.py)."""
+        if item.result == STARTED:
+            found = self.chat.created_room(item.ref)
+            if found is not None:
+                log.info("outbox #%d: the room was created before a restart; not creating another", item.id)
+                return found
+        else:
+            async with self.db.transaction():
+                await self.outbox.set_result(item.id, STARTED)
+        return await perform(self.chat, "create_room", None, {**content, "marker": item.ref})
 
     async def _drop(self, item: Any, room_id: str | None, reason: str, note: str) -> None:
         """Mark the row failed and, in the same transaction, tell whoever caused it (a failure notice

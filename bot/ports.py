@@ -100,7 +100,14 @@ class Chat(Protocol):
         """The direct chat with user_id, created (and remembered by the caller) if needed."""
         ...
 
-    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False) -> str: ...
+    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False,
+                          marker: str | None = None) -> str:
+        """A new room; marker (an outbox ref) is kept in its state, so created_room finds it again."""
+        ...
+
+    def created_room(self, marker: str) -> str | None:
+        """The room created with this marker, if the client has seen it (cached state, no network)."""
+        ...
 
     async def download(self, media: dict[str, Any]) -> tuple[bytes, str]:
         """Bytes and content type of the media in an m.image/m.file event's content.

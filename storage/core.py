@@ -215,6 +215,7 @@ class OutboxItem:
     cause_event: str | None = None
     kind: str = "event"  # what delivery does with it (bot/effects.py)
     needs_ref: str | None = None  # the row whose result this one uses
+    result: str | None = None  # set before it is done only by a creation in progress (bot/effects.py)
 
 
 @dataclass(frozen=True)
@@ -274,14 +275,14 @@ class Outbox:
     async def pending(self, limit: int = 100) -> list[OutboxItem]:
         rows = await self.db.fetchall(
             "SELECT id, room_id, to_user, type, content, ref, edits_ref, attempts, version, cause_room, cause_event,"
-            " kind, needs_ref FROM outbox"
+            " kind, needs_ref, result FROM outbox"
             " WHERE sent_at IS NULL AND failed IS NULL ORDER BY id LIMIT ?",
             (limit,),
         )
         return [
             OutboxItem(r["id"], r["room_id"], r["to_user"], r["type"], json.loads(r["content"]), r["ref"],
                        r["edits_ref"], r["attempts"], r["version"], r["cause_room"], r["cause_event"], r["kind"],
-                       r["needs_ref"])
+                       r["needs_ref"], r["result"])
             for r in rows
         ]
 
@@ -315,6 +316,10 @@ class Outbox:
         await self.db.execute("UPDATE outbox SET event_id = ?, room_id = ? WHERE id = ? AND edits_ref IS NULL",
                               (event_id, room_id, item_id))
         return False
+
+    async def set_result(self, item_id: int, result: str) -> None:
+        """Note a pending row's progress (a room creation under way) before its call."""
+        await self.db.execute("UPDATE outbox SET result = ? WHERE id = ? AND sent_at IS NULL", (result, item_id))
 
     async def mark_attempt(self, item_id: int, failed: str | None = None) -> None:
         """Count a failed attempt; failed (a short reason) gives the row up, dropping what it said."""

@@ -197,12 +197,19 @@ class FakeChat:
         self.actions.append(("dm", user_id))
         return room_id
 
-    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False) -> str:
+    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False,
+                          marker: str | None = None) -> str:
         self._effect("create_room")
         room_id = f"!new{next(self._ids)}:test"
         self.add_room(room_id, list(invite), name=name or "")
+        if marker:
+            self.rooms[room_id].state[("org.plenum.created", "")] = {"ref": marker}
         self.actions.append(("create_room", room_id, *invite))
         return room_id
+
+    def created_room(self, marker: str) -> str | None:
+        return next((r.room_id for r in self.rooms.values()
+                     if r.state.get(("org.plenum.created", ""), {}).get("ref") == marker), None)
 
     async def download(self, media: dict[str, Any]) -> tuple[bytes, str]:
         self._network("download")

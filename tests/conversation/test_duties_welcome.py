@@ -85,11 +85,11 @@ async def test_chat_creation_is_retried_when_the_homeserver_fails(duty_conv):
     real = duty_conv.chat.create_room
     calls = []
 
-    async def flaky(invite, name=None, is_direct=False):
+    async def flaky(invite, name=None, is_direct=False, marker=None):
         calls.append(invite)
         if len(calls) == 1:
             raise ConnectionError("homeserver away")
-        return await real(invite, name=name, is_direct=is_direct)
+        return await real(invite, name=name, is_direct=is_direct, marker=marker)
 
     duty_conv.chat.create_room = flaky
     duty_conv.app.delivery.RETRY_BASE = 0

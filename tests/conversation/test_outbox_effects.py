@@ -234,3 +234,27 @@ async def test_a_relate_job_left_by_an_older_version_queues_its_rows(tmp_path):
     assert [s.content["m.relates_to"]["event_id"] for s in sent if s.type == "m.reaction"] == [table.event_id]
     assert before == 4
     await conv.app.db.close()
+
+
+async def test_a_crash_between_creating_a_room_and_marking_the_row_does_not_create_a_second(tmp_path):
+    conv = await start_conversation(tmp_path, plain_chat())
+    delivery, outbox = conv.app.delivery, conv.app.delivery.outbox
+    async with conv.app.db.transaction():
+        ref = await conv.app.messenger.create_room([ALICE, BOB], name="Hallo")
+        await conv.app.messenger.send(None, plain("hallo"), needs=ref)
+    real_mark = outbox.mark_sent
+
+    async def crash(*args, **kw):
+        raise KeyboardInterrupt  # the process dies right after the homeserver created the room
+
+    outbox.mark_sent = crash
+    with pytest.raises(KeyboardInterrupt):
+        await delivery.flush()
+    outbox.mark_sent = real_mark
+    [created] = [a for a in conv.chat.actions if a[0] == "create_room"]
+    assert await conv.app.db.fetchval("SELECT result FROM outbox WHERE ref = ?", (ref,)) == "plenum.started"
+    await delivery.flush()  # the retry finds the room by its marker
+    assert [a for a in conv.chat.actions if a[0] == "create_room"] == [created]
+    [intro] = conv.chat.sent
+    assert intro.room_id == created[1] and intro.body == "hallo"
+    await conv.app.db.close()
