@@ -419,8 +419,8 @@ class MatrixAdapter:
                 return room_id
         return None
 
-    async def direct_room(self, user_id: str) -> str:
-        return await self.create_room([user_id], is_direct=True)
+    async def direct_room(self, user_id: str, marker: str | None = None) -> str:
+        return await self.create_room([user_id], is_direct=True, marker=marker)
 
     async def download(self, media: dict[str, Any]) -> tuple[bytes, str]:
         assert self.client is not None

@@ -260,7 +260,7 @@ class Delivery:
             if item.to_user:
                 room_id = await self.dms.get(item.to_user)
                 if room_id is None:
-                    room_id = await self.chat.direct_room(item.to_user)
+                    room_id = await self._direct_room(item, prefix)
                     async with self.db.transaction():
                         await self.dms.set(item.to_user, room_id)
             if item.edits_ref:
@@ -298,6 +298,18 @@ class Delivery:
         async with self.db.transaction():
             done = await self.outbox.mark_sent(item.id, event_id, room_id, self.clock.now(), item.version)
         return "sent" if done else "wait"
+
+    async def _direct_room(self, item: Any, prefix: str) -> str:
+        """Open the direct chat a row goes to, once, like _create (the marker is unique while the row waits)."""
+        marker = f"dm.{prefix}.{item.id}"
+        if item.result == STARTED:
+            found = self.chat.created_room(marker)
+            if found is not None:
+                return found
+        else:
+            async with self.db.transaction():
+                await self.outbox.set_result(item.id, STARTED)
+        return await self.chat.direct_room(item.to_user, marker=marker)
 
     async def _create(self, item: Any, content: dict[str, Any]) -> str | None:
         """A room, created once: the row says STARTED before the call, and a row found so (a crash before

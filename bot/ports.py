@@ -96,8 +96,9 @@ class Chat(Protocol):
         Delivery re-reads before an invite, a kick or a power change."""
         ...
 
-    async def direct_room(self, user_id: str) -> str:
-        """The direct chat with user_id, created (and remembered by the caller) if needed."""
+    async def direct_room(self, user_id: str, marker: str | None = None) -> str:
+        """The direct chat with user_id, created (and remembered by the caller) if needed; marker as
+        for create_room."""
         ...
 
     async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False,

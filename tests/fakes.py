@@ -189,11 +189,13 @@ class FakeChat:
         found = room.state.get((type, state_key))
         return dict(found) if found is not None else None
 
-    async def direct_room(self, user_id: str) -> str:
+    async def direct_room(self, user_id: str, marker: str | None = None) -> str:
         self._network("direct_room")
         room_id = f"!dm-{user_id.strip('@').split(':')[0]}:test"
         if room_id not in self.rooms:
             self.add_room(room_id, [user_id])
+        if marker:
+            self.rooms[room_id].state[("org.plenum.created", "")] = {"ref": marker}
         self.actions.append(("dm", user_id))
         return room_id
 

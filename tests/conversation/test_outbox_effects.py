@@ -258,3 +258,24 @@ async def test_a_crash_between_creating_a_room_and_marking_the_row_does_not_crea
     [intro] = conv.chat.sent
     assert intro.room_id == created[1] and intro.body == "hallo"
     await conv.app.db.close()
+
+
+async def test_a_direct_chat_opened_before_a_crash_is_not_opened_again(tmp_path):
+    conv = await start_conversation(tmp_path, plain_chat())
+    delivery = conv.app.delivery
+    async with conv.app.db.transaction():
+        await conv.app.messenger.dm(CAROL, plain("hallo"))
+    real_set = delivery.dms.set
+
+    async def crash(*args, **kw):
+        raise KeyboardInterrupt  # the process dies before the new direct chat is remembered
+
+    delivery.dms.set = crash
+    with pytest.raises(KeyboardInterrupt):
+        await delivery.flush()
+    delivery.dms.set = real_set
+    await delivery.flush()
+    assert [a for a in conv.chat.actions if a[0] == "dm"] == [("dm", CAROL)]
+    [sent] = conv.chat.sent
+    assert sent.room_id == "!dm-carol:test" and await conv.app.dms.get(CAROL) == "!dm-carol:test"
+    await conv.app.db.close()
