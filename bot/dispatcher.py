@@ -118,17 +118,20 @@ class Dispatcher:
             return text[1:]
         return text if is_dm and text else None
 
-    async def replied(self, ev: Incoming, is_dm: bool) -> Incoming | None:
-        """Before the transaction: the event a command that reads_reply replies to (a network call)."""
-        text = self.command_text(ev.body, is_dm) if ev.reply_to else None
+    async def prepare(self, ev: Incoming, is_dm: bool) -> Incoming | None:
+        """Before the transaction, for a command: its feature's before_command, and the event it replies
+        to if it reads_reply (both may call the network). A failure here only logs: the command runs."""
+        text = self.command_text(ev.body, is_dm)
         cmd, _ = self.registry.lookup(text.split("\n")[0].split()) if text else (None, 0)
-        if cmd is None or not cmd.reads_reply:
+        if cmd is None:
             return None
         try:
-            return await self.chat.get_event(ev.room_id, ev.reply_to)
-        except Exception:  # noqa: BLE001 - the command says it found no picture
-            log.warning("could not fetch the event %s replies to", ev.event_id, exc_info=True)
-            return None
+            await cmd.owner.before_command(cmd, ev)
+            if cmd.reads_reply and ev.reply_to:
+                return await self.chat.get_event(ev.room_id, ev.reply_to)
+        except Exception:  # noqa: BLE001 - the command goes on with what it has (no picture, known limits)
+            log.warning("could not prepare command %s (event %s)", cmd.name, ev.event_id, exc_info=True)
+        return None
 
     async def dispatch(self, ev: Incoming, is_dm: bool, replied: Incoming | None = None) -> bool:
         """Handle a text message; False if it was no command for us."""

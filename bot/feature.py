@@ -123,6 +123,10 @@ class Feature:
                 found.append(dataclasses.replace(cmd, owner=self, names=[]))
         return found
 
+    async def before_command(self, cmd: Command, ev: Incoming) -> None:
+        """Called before one of this feature's commands, outside the transaction: fetch what the command
+        will read from the network (no network call belongs inside the unit of work)."""
+
     async def on_event(self, ev: Incoming, ctx: Ctx) -> None:
         """Called for timeline events whose type is in event_types (inside the unit of work)."""
 

@@ -74,7 +74,7 @@ class Pipeline:
         info = await self.chat.room_info(ev.room_id)
         is_dm = bool(info and info.is_direct)
         text = ev.type == "m.room.message" and ev.msgtype == "m.text"
-        replied = await self.dispatcher.replied(ev, is_dm) if text else None  # network: before the transaction
+        replied = await self.dispatcher.prepare(ev, is_dm) if text else None  # network: before the transaction
         try:
             # a refused answer is reported where it was caused; as a reply to a message, not to a reaction
             async with self.db.transaction(), caused_by(ev.room_id, ev.event_id if ev.type == "m.room.message"

@@ -52,7 +52,11 @@ class PostsFeature(Feature):
     async def on_start(self) -> None:
         await self.publishing.resume()
         await self.relay.start()
-        self.publishing.spawn(self.drafts.prefetch())
+        self.publishing.spawn(self.drafts.refresh())
+
+    async def before_command(self, cmd, ev: Incoming) -> None:
+        """The instance limits a draft is split and checked by, read before the transaction opens."""
+        await self.drafts.refresh()
 
     async def on_stop(self) -> None:
         """Let a publication in flight record its status ids before the database closes."""

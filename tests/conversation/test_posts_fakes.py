@@ -46,9 +46,7 @@ class FakePublisher:
     mention_faults: list[Exception] = field(default_factory=list)
     calls: int = 0
     hang: asyncio.Event | None = None  # post_status creates the status, then waits for this forever
-    # the app's Database (set by open_conversation): no call inside a transaction, except limits(), which
-    # `!post` still reads while drafting (cached an hour by the adapter, a wait of at most 1 s once known)
-    db: Any = None
+    db: Any = None  # the app's Database (set by open_conversation): no call inside a transaction
     _ids: Any = field(default_factory=lambda: itertools.count(100))
 
     def _network(self, what: str) -> None:
@@ -56,6 +54,7 @@ class FakePublisher:
             raise NetworkInTransaction(f"Mastodon {what} called inside a database transaction")
 
     async def limits(self) -> InstanceLimits:
+        self._network("limits")
         return self.instance
 
     async def upload_media(self, data: bytes, mime: str, description: str) -> str:
