@@ -118,7 +118,22 @@ class Dispatcher:
             return text[1:]
         return text if is_dm and text else None
 
-    async def dispatch(self, ev: Incoming, is_dm: bool) -> bool:
+    async def prepare(self, ev: Incoming, is_dm: bool) -> Incoming | None:
+        """Before the transaction, for a command: its feature's before_command, and the event it replies
+        to if it reads_reply (both may call the network). A failure here only logs: the command runs."""
+        text = self.command_text(ev.body, is_dm)
+        cmd, _ = self.registry.lookup(text.split("\n")[0].split()) if text else (None, 0)
+        if cmd is None:
+            return None
+        try:
+            await cmd.owner.before_command(cmd, ev)
+            if cmd.reads_reply and ev.reply_to:
+                return await self.chat.get_event(ev.room_id, ev.reply_to)
+        except Exception:  # noqa: BLE001 - the command goes on with what it has (no picture, known limits)
+            log.warning("could not prepare command %s (event %s)", cmd.name, ev.event_id, exc_info=True)
+        return None
+
+    async def dispatch(self, ev: Incoming, is_dm: bool, replied: Incoming | None = None) -> bool:
         """Handle a text message; False if it was no command for us."""
         text = self.command_text(ev.body, is_dm)
         if not text:
@@ -151,7 +166,7 @@ class Dispatcher:
             else:
                 await ctx.reply("error.unknown_command", command=" ".join(words[:2]))
             return True
-        ctx.command = cmd
+        ctx.command, ctx.replied = cmd, replied
         rest = first.split(None, used)[used] if len(first.split(None, used)) > used else ""
         try:
             async with self.db.savepoint():

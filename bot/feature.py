@@ -86,6 +86,7 @@ class Ctx:
     chat: Chat
     mentions: tuple[str, ...] = ()
     reply_to: str | None = None  # the event this command itself replies to (e.g. an image)
+    replied: Incoming | None = None  # that event, for a command that reads_reply (fetched before the transaction)
     event: Incoming | None = None
     command: Command | None = None
 
@@ -123,6 +124,10 @@ class Feature:
             if isinstance(cmd, Command):  # the decorator's object is shared by every instance: copy it
                 found.append(dataclasses.replace(cmd, owner=self, names=[]))
         return found
+
+    async def before_command(self, cmd: Command, ev: Incoming) -> None:
+        """Called before one of this feature's commands, outside the transaction: fetch what the command
+        will read from the network (no network call belongs inside the unit of work)."""
 
     async def on_event(self, ev: Incoming, ctx: Ctx) -> None:
         """Called for timeline events whose type is in event_types (inside the unit of work)."""

@@ -188,6 +188,7 @@ class Command:
     where: str = "any"  # "any" | "dm" | "room"
     stores_text: bool = False  # keeps what members typed (titles, options, names): refused in safe spaces
     prose: bool = False  # free text in someone's own words (a report): "Ort: Kneipe" is text, only "nmae:" asks
+    reads_reply: bool = False  # needs the event it replies to (ctx.replied, fetched before the transaction)
     owner: Any = None  # the feature instance, bound at registration
     names: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -204,18 +205,21 @@ class Command:
 
 
 def command(name: str, aliases: list[str] | None = None, *, who: str = "all", where: str = "any",
-            stores_text: bool = False, prose: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            stores_text: bool = False, prose: bool = False,
+            reads_reply: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a feature method as a chat command; the signature is parsed once, here.
 
     `stores_text`: the command keeps text members typed (a poll's title and options, a duty's
     name); what is said in a safe space stays there, so the dispatcher refuses it in one.
     `prose`: its text is someone's own account (a report); a `Word: …` line in it is text unless the
-    word is a near-miss of one of the command's settings."""
+    word is a near-miss of one of the command's settings.
+    `reads_reply`: the command looks at the event it replies to (a picture for `!post`); the pipeline
+    fetches it before the transaction opens (no network call inside one) and hands it over as ctx.replied."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         func.__plenum_command__ = Command(  # type: ignore[attr-defined]
             name=name, aliases=aliases or [], func=func, params=_params(func), who=who, where=where,
-            stores_text=stores_text, prose=prose,
+            stores_text=stores_text, prose=prose, reads_reply=reads_reply,
         )
         return func
 

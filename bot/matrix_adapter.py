@@ -20,8 +20,8 @@ from typing import Any
 
 import aiohttp
 from nio import (AsyncClient, AsyncClientConfig, DownloadError, JoinError, LoginError, MegolmEvent,
-                 MessageDirection, RoomCreateError, RoomGetEventError, RoomMessagesError, RoomPreset,
-                 RoomPutStateError, RoomSendError, SyncError, UploadFilterResponse, WhoamiError)
+                 MessageDirection, RoomGetEventError, RoomGetStateEventError, RoomMessagesError,
+                 RoomPreset, RoomSendError, SyncError, UploadFilterResponse, WhoamiError)
 from nio.api import RelationshipType
 from nio.crypto.attachments import decrypt_attachment
 from nio.store import DefaultStore
@@ -38,11 +38,24 @@ PERMANENT_ERRCODES = {"M_TOO_LARGE", "M_FORBIDDEN", "M_BAD_JSON", "M_NOT_JSON", 
 PERMANENT_STATUSES = {400, 403, 404}  # only with a Matrix errcode: a proxy's 404 page while Synapse restarts is not
 GAP_PAGES = 10  # at most 1,000 events are fetched back to fill one limited timeline
 _PILL = re.compile(r'href="https://matrix\.to/#/(@[^"?/]+)')
-STATE_TYPES = ("m.room.create", "m.room.power_levels", "m.room.join_rules")
+CREATED_TYPE = "org.plenum.created"  # state event naming the outbox row that created a room (see created_room)
+STATE_TYPES = ("m.room.create", "m.room.power_levels", "m.room.join_rules", CREATED_TYPE)
 
 
 class MatrixError(Exception):
     """A homeserver call failed; the message carries no token."""
+
+
+def _check(resp: Any, what: str) -> None:
+    """Raise for a nio error response: SendRefused if repeating cannot help (Delivery gives up and
+    reports it at once), else MatrixError (retried with back-off)."""
+    if not type(resp).__name__.endswith("Error"):
+        return
+    errcode = getattr(resp, "status_code", None)
+    status = getattr(getattr(resp, "transport_response", None), "status", None)
+    if errcode in PERMANENT_ERRCODES or status in PERMANENT_STATUSES:
+        raise SendRefused(f"{what} refused: {status or ''} {errcode or ''}", status=status, errcode=errcode)
+    raise MatrixError(f"{what} failed: {errcode or ''} {getattr(resp, 'message', '')}")
 
 
 class _Store(DefaultStore):
@@ -362,45 +375,54 @@ class MatrixAdapter:
 
     async def invite(self, room_id: str, user_id: str) -> None:
         assert self.client is not None
-        resp = await self.client.room_invite(room_id, user_id)
-        if type(resp).__name__.endswith("Error"):
-            raise MatrixError(f"invite failed: {getattr(resp, 'message', '')}")
+        _check(await self.client.room_invite(room_id, user_id), "invite")
 
     async def kick(self, room_id: str, user_id: str, reason: str | None = None) -> None:
         assert self.client is not None
-        resp = await self.client.room_kick(room_id, user_id, reason=reason)
-        if type(resp).__name__.endswith("Error"):
-            raise MatrixError(f"kick failed: {getattr(resp, 'message', '')}")
+        _check(await self.client.room_kick(room_id, user_id, reason=reason), "kick")
 
     async def put_state(self, room_id: str, type: str, content: dict[str, Any], state_key: str = "") -> None:
         assert self.client is not None
-        resp = await self.client.room_put_state(room_id, type, content, state_key=state_key)
-        if isinstance(resp, RoomPutStateError):
-            raise MatrixError(f"state change failed: {resp.message}")
+        _check(await self.client.room_put_state(room_id, type, content, state_key=state_key), "state change")
         if type in STATE_TYPES and state_key == "":
             self._state.setdefault(room_id, {})[type] = {"content": content, "sender": self.own_user_id}
 
+    async def get_state(self, room_id: str, type: str, state_key: str = "") -> dict[str, Any] | None:
+        """Read from the homeserver, not nio's cache: Delivery decides on it (see bot/effects.py)."""
+        assert self.client is not None
+        resp = await self.client.room_get_state_event(room_id, type, state_key)
+        if isinstance(resp, RoomGetStateEventError):
+            if resp.status_code == "M_NOT_FOUND":
+                return None
+            _check(resp, "state read")
+        return dict(getattr(resp, "content", {}) or {})
+
     async def set_power_level(self, room_id: str, user_id: str, level: int) -> None:
-        current = dict(self._state.get(room_id, {}).get("m.room.power_levels", {}).get("content", {}))
-        if not current and self.client is not None:
-            resp = await self.client.room_get_state_event(room_id, "m.room.power_levels")
-            current = dict(getattr(resp, "content", {}) or {})
+        current = await self.get_state(room_id, "m.room.power_levels") or {}
         users = dict(current.get("users") or {})
         users[user_id] = level
         current["users"] = users
         await self.put_state(room_id, "m.room.power_levels", current)
 
-    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False) -> str:
+    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False,
+                          marker: str | None = None) -> str:
         assert self.client is not None
+        state = [{"type": CREATED_TYPE, "state_key": "", "content": {"ref": marker}}] if marker else []
         resp = await self.client.room_create(name=name, invite=list(invite), is_direct=is_direct,
                                              preset=RoomPreset.trusted_private_chat if is_direct else
-                                             RoomPreset.private_chat)
-        if isinstance(resp, RoomCreateError):
-            raise MatrixError(f"room creation failed: {resp.message}")
+                                             RoomPreset.private_chat, initial_state=state)
+        _check(resp, "room creation")
         return resp.room_id
 
-    async def direct_room(self, user_id: str) -> str:
-        return await self.create_room([user_id], is_direct=True)
+    def created_room(self, marker: str) -> str | None:
+        """A room the bot created with this marker, as the syncs so far showed it (no network call)."""
+        for room_id, state in self._state.items():
+            if (state.get(CREATED_TYPE) or {}).get("content", {}).get("ref") == marker:
+                return room_id
+        return None
+
+    async def direct_room(self, user_id: str, marker: str | None = None) -> str:
+        return await self.create_room([user_id], is_direct=True, marker=marker)
 
     async def download(self, media: dict[str, Any]) -> tuple[bytes, str]:
         assert self.client is not None
@@ -421,7 +443,8 @@ class MatrixAdapter:
                                                filesize=len(data))
         uri = getattr(resp, "content_uri", None)
         if not uri:
-            raise MatrixError(f"upload failed: {getattr(resp, 'message', '')}")
+            _check(resp, "upload")
+            raise MatrixError("upload failed: no content uri")
         return uri
 
     async def get_event(self, room_id: str, event_id: str) -> Incoming | None:

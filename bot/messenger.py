@@ -9,6 +9,12 @@ one that would not fit into a Matrix event raises TooLarge, so a command refuses
 writes roll back. Each row remembers the event that caused it (`caused_by`, set by the
 pipeline), so a message the homeserver refuses for good is reported there at once instead of
 being retried and blocking the room.
+
+Side effects other than messages (invite, kick, power levels, state, uploads, room creation) are
+outbox rows too, of their kind (bot/effects.py): no feature calls the network inside a transaction.
+A row may need another's result (`needs`): a file message the upload's mxc URI, an introduction the
+room just created, a reaction or a poll's end the event id of the poll's message. Delivery fills it
+in (effects.RESULT) once that row is done, in the same lane and order.
 """
 from __future__ import annotations
 
@@ -21,12 +27,13 @@ from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 from typing import Any, Protocol
 
+from bot.effects import EFFECT_KINDS, FALLBACK, STARTED, fill, perform, power_change, upload_content
 from bot.errors import TooLarge
 from bot.eventsize import CONTENT_BUDGET, wire_size
 from bot.ports import Chat, Clock, SendRefused
 from bot.render import EDIT_RESERVE, Rich, edit_content, message_content
 from storage.core import (FAILURE_REF, PRIVATE_FAILURE_REF, PRIVATE_REF, DirectRooms, KeyValue, Outbox,
-                          private_failure_ref)
+                          effect_ref, private_failure_ref)
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -62,15 +69,55 @@ class Messenger:
         self.clock = clock
         self.wake = wake
 
-    async def send(self, room_id: str, rich: Rich, *, reply_to: str | None = None, ref: str | None = None,
-                   msgtype: str = "m.notice", whole: bool = False) -> int:
+    async def send(self, room_id: str | None, rich: Rich, *, reply_to: str | None = None, ref: str | None = None,
+                   msgtype: str = "m.notice", whole: bool = False, needs: str | None = None) -> int:
         """A notice; too big, it is shortened (whole=True: refused with TooLarge, for text the bot only
-        passes on, like a report, where a cut would lose what someone said)."""
+        passes on, like a report, where a cut would lose what someone said). room_id None with needs:
+        into the room that row created."""
         content = message_content(rich, reply_to=reply_to, msgtype=msgtype, budget=None if whole else CONTENT_BUDGET)
-        return await self._queue(room_id=room_id, type="m.room.message", content=content, ref=ref)
+        return await self._queue(room_id=room_id, type="m.room.message", content=content, ref=ref, needs_ref=needs)
 
-    async def send_event(self, room_id: str, type: str, content: dict[str, Any], *, ref: str | None = None) -> int:
-        return await self._queue(room_id=room_id, type=type, content=content, ref=ref)
+    async def send_event(self, room_id: str, type: str, content: dict[str, Any], *, ref: str | None = None,
+                         needs: str | None = None, fallback: dict[str, Any] | None = None) -> int:
+        """Any event; with needs, effects.RESULT in content becomes that row's result (an event id to relate
+        to, an upload's mxc URI), and fallback (if given) is sent instead should that row be given up."""
+        if fallback is not None:
+            self._measure(fallback)
+            content = {**content, FALLBACK: fallback}
+        return await self._queue(room_id=room_id, type=type, content=content, ref=ref, needs_ref=needs)
+
+    # ------------------------------------------------------------------ side effects (bot/effects.py)
+    async def invite(self, room_id: str, user_id: str) -> int:
+        return await self._queue(room_id=room_id, type="", content={"user": user_id}, kind="invite")
+
+    async def kick(self, room_id: str, user_id: str, reason: str | None = None) -> int:
+        return await self._queue(room_id=room_id, type="", content={"user": user_id, "reason": reason}, kind="kick")
+
+    async def set_power_level(self, room_id: str, user_id: str, level: int) -> int:
+        return await self.change_power_levels(room_id, power_change(users={user_id: level}))
+
+    async def change_power_levels(self, room_id: str, change: dict[str, Any]) -> int:
+        """Applied at delivery to the power levels the room has then (effects.apply_power_change)."""
+        return await self._queue(room_id=room_id, type="", content=change, kind="power")
+
+    async def put_state(self, room_id: str, type: str, content: dict[str, Any], state_key: str = "") -> int:
+        return await self._queue(room_id=room_id, type="", kind="state",
+                                 content={"type": type, "content": content, "state_key": state_key})
+
+    async def upload(self, room_id: str, data: bytes, mime: str, filename: str) -> str:
+        """Upload a small file (bytes kept in the row until done); returns the ref a message in room_id
+        passes as needs= to embed the mxc URI (effects.RESULT)."""
+        ref = effect_ref()
+        await self._queue(room_id=room_id, type="", content=upload_content(data, mime, filename), ref=ref,
+                          kind="upload")
+        return ref
+
+    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False) -> str:
+        """Create a room at delivery; returns the ref whose result (the room id) later rows use (needs=)."""
+        ref = effect_ref()
+        await self._queue(room_id=None, type="", content={"invite": list(invite), "name": name, "is_direct": is_direct},
+                          ref=ref, kind="create_room")
+        return ref
 
     async def edit(self, target_ref: str, rich: Rich) -> int:
         """Replace the text of the message sent with ref=target_ref (pending edits coalesce).
@@ -85,18 +132,26 @@ class Messenger:
         return await self._queue(room_id=None, to_user=user_id, type="m.room.message", content=content, ref=ref)
 
     async def _queue(self, *, room_id: str | None, type: str, content: dict[str, Any], ref: str | None = None,
-                     to_user: str | None = None, edits_ref: str | None = None) -> int:
+                     to_user: str | None = None, edits_ref: str | None = None, kind: str = "event",
+                     needs_ref: str | None = None) -> int:
         """Measure the event as it will be sent (an edit with its relation and fallback), then queue it."""
-        sent = edit_content(content, _LONGEST_EVENT_ID) if edits_ref else content
-        size = wire_size(sent)
-        if size > CONTENT_BUDGET:
-            raise TooLarge(size, CONTENT_BUDGET)
+        if kind == "event":
+            self._measure({k: v for k, v in content.items() if k != FALLBACK}, edit=bool(edits_ref))
         cause = _CAUSE.get()
         item = await self.outbox.add(room_id=room_id, to_user=to_user, type=type, content=content,
                                      at=self.clock.now(), ref=ref, edits_ref=edits_ref,
-                                     cause_room=cause[0] if cause else None, cause_event=cause[1] if cause else None)
+                                     cause_room=cause[0] if cause else None, cause_event=cause[1] if cause else None,
+                                     kind=kind, needs_ref=needs_ref)
         self.wake()
         return item
+
+    @staticmethod
+    def _measure(content: dict[str, Any], edit: bool = False) -> None:
+        # an event id filled in at delivery (effects.RESULT) is at most as long as the longest one
+        sent = fill(edit_content(content, _LONGEST_EVENT_ID) if edit else content, _LONGEST_EVENT_ID)
+        size = wire_size(sent)
+        if size > CONTENT_BUDGET:
+            raise TooLarge(size, CONTENT_BUDGET)
 
     async def event_for(self, ref: str) -> tuple[str, str] | None:
         return await self.outbox.event_for_ref(ref)
@@ -161,7 +216,7 @@ class Delivery:
                 progress, blocked, added = False, set(), self._added
                 page = await self.outbox.pending(self.PAGE)
                 for item in page:
-                    lane = item.room_id or item.to_user or item.edits_ref
+                    lane = item.room_id or item.to_user or item.edits_ref or item.needs_ref or item.ref or item.id
                     if lane in blocked or self._not_before.get(item.id, 0.0) > time.monotonic():
                         blocked.add(lane)
                         continue
@@ -182,10 +237,31 @@ class Delivery:
         room_id = item.room_id
         try:
             content = item.content
+            if item.needs_ref:
+                needed = await self.outbox.needed(item.needs_ref)
+                if needed.state == "pending":
+                    return "wait"  # delivered before this row in the same pass, or it waits for a retry
+                if needed.state == "done":
+                    content, room_id = fill(content, needed.value or ""), room_id or needed.room_id
+                elif FALLBACK in content:
+                    content = content[FALLBACK]
+                else:  # given up (and reported) already: so is this row, quietly
+                    async with self.db.transaction():
+                        await self.outbox.mark_attempt(item.id, "needed row " + needed.state)
+                    return "dropped"
+            content = {k: v for k, v in content.items() if k != FALLBACK}
+            if item.kind in EFFECT_KINDS:
+                result = (await self._create(item, content) if item.kind == "create_room"
+                          else await perform(self.chat, item.kind, room_id, content))
+                self._not_before.pop(item.id, None)
+                async with self.db.transaction():  # first thing after the call: a retry must not repeat it
+                    await self.outbox.mark_sent(item.id, None, room_id or result, self.clock.now(), item.version,
+                                                result=result)
+                return "sent"
             if item.to_user:
                 room_id = await self.dms.get(item.to_user)
                 if room_id is None:
-                    room_id = await self.chat.direct_room(item.to_user)
+                    room_id = await self._direct_room(item, prefix)
                     async with self.db.transaction():
                         await self.dms.set(item.to_user, room_id)
             if item.edits_ref:
@@ -225,6 +301,31 @@ class Delivery:
             done = await self.outbox.mark_sent(item.id, event_id, room_id, self.clock.now(), item.version)
         return "sent" if done else "wait"
 
+    async def _direct_room(self, item: Any, prefix: str) -> str:
+        """Open the direct chat a row goes to, once, like _create (the marker is unique while the row waits)."""
+        marker = f"dm.{prefix}.{item.id}"
+        if item.result == STARTED:
+            found = self.chat.created_room(marker)
+            if found is not None:
+                return found
+        else:
+            async with self.db.transaction():
+                await self.outbox.set_result(item.id, STARTED)
+        return await self.chat.direct_room(item.to_user, marker=marker)
+
+    async def _create(self, item: Any, content: dict[str, Any]) -> str | None:
+        """A room, created once: the row says STARTED before the call, and a row found so (a crash before
+        its mark) first looks for the room that carries its ref (bot/effects.py)."""
+        if item.result == STARTED:
+            found = self.chat.created_room(item.ref)
+            if found is not None:
+                log.info("outbox #%d: the room was created before a restart; not creating another", item.id)
+                return found
+        else:
+            async with self.db.transaction():
+                await self.outbox.set_result(item.id, STARTED)
+        return await perform(self.chat, "create_room", None, {**content, "marker": item.ref})
+
     async def _drop(self, item: Any, room_id: str | None, reason: str, note: str) -> None:
         """Mark the row failed and, in the same transaction, tell whoever caused it (a failure notice
         that fails itself is only logged)."""
@@ -234,7 +335,8 @@ class Delivery:
             await self.outbox.mark_attempt(item.id, note)
             own = item.ref or ""
             if self.report is not None and where and not own.startswith((FAILURE_REF, PRIVATE_FAILURE_REF)):
-                what = "unprompted" if not item.cause_room else "here" if room_id == where else "elsewhere"
+                what = ("action" if item.kind != "event" else "unprompted" if not item.cause_room
+                        else "here" if room_id == where else "elsewhere")
                 # a private message's failure is private too: its notice goes once delivered, naming no row
                 ref = private_failure_ref() if own.startswith(PRIVATE_REF) else FAILURE_REF + str(item.id)
                 await self.report(where, reason, what=what, reply_to=item.cause_event, ref=ref)

@@ -77,6 +77,8 @@ class Pipeline:
             return  # nothing here acts on it, so there is nothing to record either
         info = await self.chat.room_info(ev.room_id)
         is_dm = bool(info and info.is_direct)
+        text = ev.type == "m.room.message" and ev.msgtype == "m.text"
+        replied = await self.dispatcher.prepare(ev, is_dm) if text else None  # network: before the transaction
         try:
             # a refused answer is reported where it was caused; as a reply to a message, not to a reaction
             async with self.db.transaction(), caused_by(ev.room_id, ev.event_id if ev.type == "m.room.message"
@@ -91,7 +93,7 @@ class Pipeline:
                 relation = ev.content.get("m.relates_to") or {}
                 is_edit = isinstance(relation, dict) and relation.get("rel_type") == "m.replace"
                 if ev.type == "m.room.message" and ev.msgtype == "m.text" and not is_edit:
-                    if await self.dispatcher.dispatch(ev, is_dm):
+                    if await self.dispatcher.dispatch(ev, is_dm, replied):
                         return
                 features = self.routes.get(ev.type, ())
                 ctx = await self.dispatcher.context(ev, is_dm) if features else None

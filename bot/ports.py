@@ -65,7 +65,9 @@ class SendRefused(Exception):
 
 
 class Chat(Protocol):
-    """What a feature may do on Matrix besides replying (replies go through the outbox)."""
+    """The Matrix transport. Features only read through it (room_info, joined_rooms: the client's
+    cached state; get_event, relations, download: outside a transaction); everything that changes
+    something is an outbox row (bot/messenger.py) that Delivery performs with the methods below."""
 
     own_user_id: str
 
@@ -89,11 +91,24 @@ class Chat(Protocol):
 
     async def put_state(self, room_id: str, type: str, content: dict[str, Any], state_key: str = "") -> None: ...
 
-    async def direct_room(self, user_id: str) -> str:
-        """The direct chat with user_id, created (and remembered by the caller) if needed."""
+    async def get_state(self, room_id: str, type: str, state_key: str = "") -> dict[str, Any] | None:
+        """The content of one state event as the homeserver has it now (None: there is none); what
+        Delivery re-reads before an invite, a kick or a power change."""
         ...
 
-    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False) -> str: ...
+    async def direct_room(self, user_id: str, marker: str | None = None) -> str:
+        """The direct chat with user_id, created (and remembered by the caller) if needed; marker as
+        for create_room."""
+        ...
+
+    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False,
+                          marker: str | None = None) -> str:
+        """A new room; marker (an outbox ref) is kept in its state, so created_room finds it again."""
+        ...
+
+    def created_room(self, marker: str) -> str | None:
+        """The room created with this marker, if the client has seen it (cached state, no network)."""
+        ...
 
     async def download(self, media: dict[str, Any]) -> tuple[bytes, str]:
         """Bytes and content type of the media in an m.image/m.file event's content.

@@ -53,7 +53,7 @@ class Awareness(Feature):
             await ctx.reply("awareness.space_gone", number=number)
             return
         if request.user_id not in info.members:
-            await ctx.chat.invite(space.room_id, request.user_id)
+            await ctx.messenger.invite(space.room_id, request.user_id)
         await self.requests.close(number)
         await self.admissions.lift_removal(space.room_id, request.user_id)
         await self.admissions.set(space.room_id, request.user_id, "admitted")
@@ -78,9 +78,9 @@ class Awareness(Feature):
         lang = await self.voice.lang(found.room_id)
         was_member = user in info.members
         if was_member:
-            await ctx.chat.kick(found.room_id, user, reason=ctx.i18n.t(lang, "awareness.kick_reason"))
+            await ctx.messenger.kick(found.room_id, user, reason=ctx.i18n.t(lang, "awareness.kick_reason"))
         if info.power.get(user, 0) > 0:
-            await ctx.chat.set_power_level(found.room_id, user, 0)
+            await ctx.messenger.set_power_level(found.room_id, user, 0)
         await self.admissions.drop(found.room_id, user)
         pending = await self.requests.find(found.room_id, user)
         if pending is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
+from bot.effects import RESULT
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Converter, Number, Text, command
@@ -161,15 +162,13 @@ class Decisions(Feature):
         data = body.encode()
         filename = ctx.t("decisions.export.filename", room=_slug(room),
                          date=ctx.now.astimezone(zone(ctx.tz)).date().isoformat())
-        try:
-            mxc = await self.deps.chat.upload(data, MARKDOWN_MIME, filename)
-        except Exception:  # noqa: BLE001 - the member gets one sentence and can try again
-            log.warning("could not upload the decisions export of %s", ctx.room_id, exc_info=True)
-            raise UserError("decisions.error.upload", usage=False) from None
+        # uploaded after commit (the bytes wait in the outbox row: an export is a few kilobytes); if the
+        # upload is given up, the member is told by the outbox's failure notice and the file message goes too
+        upload = await ctx.messenger.upload(ctx.room_id, data, MARKDOWN_MIME, filename)
         await ctx.messenger.send_event(ctx.room_id, "m.room.message", {
-            "msgtype": "m.file", "body": filename, "filename": filename, "url": mxc,
+            "msgtype": "m.file", "body": filename, "filename": filename, "url": RESULT,
             "info": {"mimetype": MARKDOWN_MIME, "size": len(data)}, "m.mentions": {},
-            "m.relates_to": {"m.in_reply_to": {"event_id": ctx.event_id}}})
+            "m.relates_to": {"m.in_reply_to": {"event_id": ctx.event_id}}}, needs=upload)
 
     # ------------------------------------------------------------------ revoking
     @command("decision revoke", aliases=["beschluss aufheben"], who="organiser", where="room")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-
+from bot.effects import RESULT
 from bot.errors import UserError
+from bot.eventsize import CONTENT_BUDGET
 from bot.feature import Ctx, Feature
 from bot.grammar import Converter, Int, Number, Setting, Text, command
-from bot.render import Rich, code, join, lines, plain
+from bot.render import Rich, code, join, lines, message_content, plain
 from bot.scheduler import JobHandler
 from bot.timeformat import format_when
 from commands import poll_render as show
@@ -22,7 +22,6 @@ from storage.polls import Meeting, Poll
 if TYPE_CHECKING:
     from commands.polls import Polls
 
-log = logging.getLogger(__name__)
 
 REMIND_JOB = "polls.remind"
 DEFAULT_REMINDERS = (24 * 60, 60)
@@ -203,24 +202,19 @@ class Meetings(Feature):
                       *self._details(ctx, meeting), plain(remind), *self._attendees(ctx, s, meeting.idx)])
 
     async def _send_ics(self, ctx: Ctx, poll: Poll, meeting: Meeting) -> None:
-        """The calendar entry as an .ics file; if the upload fails, as text to save as .ics."""
+        """The calendar entry as an .ics file, uploaded after commit (an outbox row, bytes included: a few
+        kilobytes); should the upload be given up, the file message becomes the entry as text to save."""
         host = self.deps.chat.own_user_id.split(":", 1)[-1]
         room = await self.deps.voice.room_name(poll.room_id)
         description = ctx.t("polls.meeting.ics_description", id=poll.id, room=room)
         data = build_ics(poll, meeting, description=description, now=ctx.now, host=host)
         filename = ctx.t("polls.meeting.ics_filename", id=poll.id)
-        try:
-            mxc = await self.deps.chat.upload(data, ICS_MIME, filename)
-        except Exception:  # noqa: BLE001 - the text below still gives the calendar entry
-            log.warning("could not upload the calendar file of poll %d; sending it as text", poll.id, exc_info=True)
-            mxc = None
-        if mxc:
-            await ctx.messenger.send_event(poll.room_id, "m.room.message", {
-                "msgtype": "m.file", "body": filename, "filename": filename, "url": mxc,
-                "info": {"mimetype": ICS_MIME, "size": len(data)}, "m.mentions": {}})
-            return
-        await ctx.messenger.send(poll.room_id, lines([plain(ctx.t("polls.meeting.ics_text", filename=filename)),
-                                                      code(data.decode().replace("\r\n", "\n").strip())]))
+        upload = await ctx.messenger.upload(poll.room_id, data, ICS_MIME, filename)
+        as_text = message_content(lines([plain(ctx.t("polls.meeting.ics_text", filename=filename)),
+                                         code(data.decode().replace("\r\n", "\n").strip())]), budget=CONTENT_BUDGET)
+        await ctx.messenger.send_event(poll.room_id, "m.room.message", {
+            "msgtype": "m.file", "body": filename, "filename": filename, "url": RESULT,
+            "info": {"mimetype": ICS_MIME, "size": len(data)}, "m.mentions": {}}, needs=upload, fallback=as_text)
 
     async def _remind(self, job) -> None:
         p = job.payload

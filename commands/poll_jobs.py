@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from bot.config import BotConfig
+from bot.effects import RESULT
 from bot.feature import Ctx, Permissions
 from bot.i18n import I18n
 from bot.messenger import Messenger
@@ -21,11 +21,13 @@ from commands.pollcount import Standing, standing
 from storage.core import Job
 from storage.polls import Poll, PollRepo
 
-CLOSE_JOB, NUDGE_JOB, RELATE_JOB = "polls.close", "polls.nudge", "polls.relate"
+CLOSE_JOB, NUDGE_JOB = "polls.close", "polls.nudge"
 # Older versions re-sent table edits from this job; the outbox now re-sends an edit merged while in flight.
 # Rows left pending by them finish quietly instead of failing as an unknown kind.
 RETIRED_SETTLE_JOB = "polls.settle"
-RELATE_RETRY, RELATE_TRIES = timedelta(seconds=5), 16  # doubling: gives up after about four days
+# Older versions sent related events from this job once the target had an event id; the outbox row of the
+# related event now waits for its target (needs=). Jobs left pending queue their rows.
+RELATE_JOB = "polls.relate"
 
 
 def ref(poll_id: int, what: str) -> str:
@@ -123,33 +125,22 @@ class PollJobs:
                                                                   when=when, who=who))
 
     async def relate(self, poll_id: int, role: str, type_: str, data: dict) -> None:
-        """Send an event relating to one of the poll's messages: now if that message has its event id
-        already, else from a job as soon as it has (the outbox assigns event ids only at delivery)."""
-        target = await self.deps.messenger.event_for(ref(poll_id, role))
-        if target is not None:
-            await self._send_related(poll_id, role, type_, data, target)
+        """Send events relating to one of the poll's messages (the bot's keycaps, the native end): outbox
+        rows that need that message's row, so Delivery fills in its event id once it is sent, in the
+        room's order (effects.RESULT); no job looks for it."""
+        poll = await self.repo.get(poll_id)
+        if poll is None:
             return
-        await self.deps.scheduler.schedule(RELATE_JOB, ref(poll_id, f"relate.{role}.{type_}"),
-                                           self.deps.clock.now(), {"poll": poll_id, "role": role, "type": type_,
-                                                                   "data": data, "tries": 0})
-
-    async def _relate_job(self, job: Job) -> None:
-        p = job.payload
-        target = await self.deps.messenger.event_for(ref(p["poll"], p["role"]))
-        if target is None:
-            if p["tries"] < RELATE_TRIES:  # the message is not delivered yet: look again later
-                delay = RELATE_RETRY * 2 ** p["tries"]
-                await self.deps.scheduler.schedule(RELATE_JOB, job.key, self.deps.clock.now() + delay,
-                                                   {**p, "tries": p["tries"] + 1})
-            return
-        await self._send_related(p["poll"], p["role"], p["type"], p["data"], target)
-
-    async def _send_related(self, poll_id: int, role: str, type_: str, data: dict, target: tuple[str, str]) -> None:
-        room_id, event_id = target
-        await self.repo.record_message(poll_id, role, event_id)
+        target = ref(poll_id, role)
         if type_ == "m.reaction":
             for key in data["keys"]:
-                await self.deps.messenger.send_event(room_id, "m.reaction", {
-                    "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}})
+                await self.deps.messenger.send_event(poll.room_id, "m.reaction", {
+                    "m.relates_to": {"rel_type": "m.annotation", "event_id": RESULT, "key": key}}, needs=target)
         else:
-            await self.deps.messenger.send_event(room_id, type_, show.native_end(event_id, data["text"]))
+            await self.deps.messenger.send_event(poll.room_id, type_, show.native_end(RESULT, data["text"]),
+                                                 needs=target)
+
+    async def _relate_job(self, job: Job) -> None:
+        """A `polls.relate` job of an older version (it looked for the event id for days): queued now."""
+        p = job.payload
+        await self.relate(p["poll"], p["role"], p["type"], p["data"])

@@ -57,24 +57,21 @@ class Drafts:
         return name
 
     async def limits(self, account: str) -> InstanceLimits:
-        """The instance's limits (the adapter caches them for an hour); if it does not answer soon, the last
-        known ones, else Mastodon's defaults (smaller parts than needed are still valid posts)."""
-        known = self._limits.get(account)
-        try:
-            limits = await asyncio.wait_for(self.publishers[account].limits(), LIMITS_WAIT if known is None else 1.0)
-        except (PublishError, asyncio.TimeoutError) as exc:
-            log.warning("limits of %s unavailable (%s); using %s", account,
-                        getattr(exc, "reason", type(exc).__name__), "the last known" if known else "the defaults")
-            return known or InstanceLimits()
-        self._limits[account] = limits
-        return limits
+        """The instance's limits as last read (refresh), else Mastodon's defaults (smaller parts than
+        needed are still valid posts). No network call: this runs inside the command's transaction."""
+        return self._limits.get(account) or InstanceLimits()
 
-    async def prefetch(self) -> None:
-        for account in self.publishers:
+    async def refresh(self) -> None:
+        """Read every account's limits (the adapter caches them for an hour): at start and before each
+        posts command, outside any transaction; one that does not answer soon keeps the last known."""
+        for account, publisher in self.publishers.items():
+            known = self._limits.get(account)
             try:
-                self._limits[account] = await self.publishers[account].limits()
-            except Exception:  # noqa: BLE001 - asked again when a post needs them
-                log.info("could not read the limits of %s yet", account)
+                self._limits[account] = await asyncio.wait_for(publisher.limits(),
+                                                               LIMITS_WAIT if known is None else 1.0)
+            except (PublishError, asyncio.TimeoutError) as exc:
+                log.warning("limits of %s unavailable (%s); using %s", account,
+                            getattr(exc, "reason", type(exc).__name__), "the last known" if known else "the defaults")
 
     async def thread(self, content: Content) -> list[str]:
         limits = await self.limits(content.account)

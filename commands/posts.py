@@ -52,7 +52,11 @@ class PostsFeature(Feature):
     async def on_start(self) -> None:
         await self.publishing.resume()
         await self.relay.start()
-        self.publishing.spawn(self.drafts.prefetch())
+        self.publishing.spawn(self.drafts.refresh())
+
+    async def before_command(self, cmd, ev: Incoming) -> None:
+        """The instance limits a draft is split and checked by, read before the transaction opens."""
+        await self.drafts.refresh()
 
     async def on_stop(self) -> None:
         """Let a publication in flight record its status ids before the database closes."""
@@ -69,7 +73,7 @@ class PostsFeature(Feature):
         """The picture this command replies to, if any (a reply to another kind of file is an error)."""
         if not ctx.reply_to:
             return None
-        ev = await ctx.chat.get_event(ctx.room_id, ctx.reply_to)
+        ev = ctx.replied  # fetched before the transaction (reads_reply)
         if ev is None or ev.msgtype in ("m.text", "m.notice", "m.emote", ""):
             return None
         if ev.msgtype != "m.image":
@@ -85,7 +89,7 @@ class PostsFeature(Feature):
                            self.drafts.required, lang=ctx.lang, tz=ctx.tz)
 
     # ------------------------------------------------------------------ drafting
-    @command("post", aliases=["beitrag"], who="organiser", where="room")
+    @command("post", aliases=["beitrag"], who="organiser", where="room", reads_reply=True)
     async def post(self, ctx: Ctx, text: Text = None, at: Setting[When] = None, cw: Setting[ContentWarning] = None,
                    visibility: Setting[Visibility] = None, language: Setting[LanguageCode] = None,
                    account: Setting[Word] = None):
@@ -126,7 +130,7 @@ class PostsFeature(Feature):
                                          required=await self.mirror.required(post))
         await ctx.reply_rich(lines([ctx.rich("post.alt_set", id=post.id, k=k), await self.status(ctx, post)]))
 
-    @command("attach", aliases=["anhängen", "anhaengen"], who="organiser", where="room")
+    @command("attach", aliases=["anhängen", "anhaengen"], who="organiser", where="room", reads_reply=True)
     async def attach(self, ctx: Ctx, number: Number):
         post = await self._post(ctx, number)
         image = await self._image(ctx)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot.effects import apply_power_change, power_change
+
 # Defaults from the Matrix spec when a key is missing from m.room.power_levels.
 DEFAULTS = {"invite": 0, "kick": 50, "ban": 50, "redact": 50, "events_default": 0, "state_default": 50,
             "users_default": 0}
@@ -37,24 +39,23 @@ def missing_powers(pl: Mapping[str, Any], bot_level: int) -> list[str]:
     return [what for what, level in needs.items() if bot_level < level]
 
 
-def muted_power_levels(pl: Mapping[str, Any], members: Iterable[str], creators: Iterable[str],
-                       own_user_id: str) -> dict[str, Any]:
-    """New power-levels content: newcomers (level 0) read only, every current member keeps writing.
+def mute_change(pl: Mapping[str, Any], members: Iterable[str], creators: Iterable[str],
+                own_user_id: str) -> dict[str, Any]:
+    """The change that mutes newcomers (level 0 reads only) while every current member keeps writing;
+    an outbox power row, applied at delivery to the levels the room has then (bot.effects).
 
     events_default becomes 1 and so does any explicit event level below 1 (a level-0
     m.reaction or topic would let newcomers write after all); everything above stays.
-    Current members below 1 get an explicit 1, users_default becomes 0.
+    Current members below 1 get at least 1, users_default becomes 0.
     """
-    content: dict[str, Any] = {k: v for k, v in pl.items()}
-    old_default = _level(pl, "users_default")
-    users = {u: int(v) for u, v in (pl.get("users") or {}).items()}
+    listed = set((pl.get("users") or {}))
     creators = set(creators)
-    for member in members:
-        if member == own_user_id or (member in creators and member not in users):
-            continue
-        users[member] = max(WRITE_LEVEL, users.get(member, old_default))
-    content["users"] = users
-    content["users_default"] = 0
-    content["events_default"] = WRITE_LEVEL
-    content["events"] = {t: max(WRITE_LEVEL, int(v)) for t, v in (pl.get("events") or {}).items()}
-    return content
+    keep = {m: WRITE_LEVEL for m in members if m != own_user_id and not (m in creators and m not in listed)}
+    return power_change(users_at_least=keep, set_levels={"users_default": 0, "events_default": WRITE_LEVEL},
+                        events_at_least=WRITE_LEVEL)
+
+
+def muted_power_levels(pl: Mapping[str, Any], members: Iterable[str], creators: Iterable[str],
+                       own_user_id: str) -> dict[str, Any]:
+    """New power-levels content: mute_change applied to pl."""
+    return apply_power_change(dict(pl), mute_change(pl, members, creators, own_user_id))

@@ -16,7 +16,7 @@ from bot.messenger import require_whole
 from bot.ports import Incoming, RoomInfo
 from bot.render import Rich, lines, plain
 from bot.voice import Voice
-from commands.powerlevels import WRITE_LEVEL, missing_powers, muted_power_levels
+from commands.powerlevels import WRITE_LEVEL, missing_powers, mute_change
 from commands.spacebook import SpaceBook, SpaceName, SpaceOption
 from storage.core import Rooms
 from storage.safespace import Admissions, Requests, SafeSpace, SafeSpaces
@@ -50,9 +50,10 @@ class SafeSpaceFeature(Feature):
             raise UserError("safespace.bot_lacks", usage=False,
                             missing=", ".join(ctx.t("safespace.power." + m) for m in missing))
         join_rule = "knock" if "knock" in options else "invite"
-        await ctx.chat.put_state(ctx.room_id, "m.room.join_rules", {"join_rule": join_rule})
-        await ctx.chat.put_state(ctx.room_id, "m.room.power_levels",
-                                 muted_power_levels(info.power_levels, info.members, info.creators, own))
+        # after commit, in this order (outbox rows); the mute is applied to the levels the room has then
+        await ctx.messenger.put_state(ctx.room_id, "m.room.join_rules", {"join_rule": join_rule})
+        await ctx.messenger.change_power_levels(ctx.room_id,
+                                                mute_change(info.power_levels, info.members, info.creators, own))
         await self.rooms.set_role(ctx.room_id, "safespace")
         space = await self.spaces.mark(ctx.room_id, approval="approval" in options)
         parts = [ctx.rich("safespace.marked", number=space.id),
@@ -166,7 +167,7 @@ class SafeSpaceFeature(Feature):
             await self.voice.say(awareness, "awareness.request", number=number, user=ctx.sender, name=info.name)
             await ctx.reply("safespace.request_sent", name=info.name)
             return
-        await ctx.chat.invite(found.room_id, ctx.sender)
+        await ctx.messenger.invite(found.room_id, ctx.sender)
         await self.admissions.set(found.room_id, ctx.sender, "admitted")
         awareness = await self.book.awareness_room()
         if awareness is not None:
@@ -181,7 +182,7 @@ class SafeSpaceFeature(Feature):
             await self.admissions.drop(found.room_id, ctx.sender)
             await ctx.reply("safespace.not_in_room", name=info.name)
             return
-        await ctx.chat.set_power_level(found.room_id, ctx.sender, WRITE_LEVEL)
+        await ctx.messenger.set_power_level(found.room_id, ctx.sender, WRITE_LEVEL)
         await self.admissions.drop(found.room_id, ctx.sender)
         await ctx.reply("safespace.accepted", name=info.name)
 

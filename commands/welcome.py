@@ -9,10 +9,10 @@ there) are recorded as already known.
 """
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from bot.feature import Ctx, Feature
+from bot.messenger import caused_by
 from bot.ports import Clock, Incoming
 from bot.render import mention
 from bot.scheduler import JobHandler, Scheduler
@@ -22,10 +22,7 @@ from commands.duty_text import organisers_room
 from storage.core import Job, Rooms
 from storage.duties import Duties, Duty, Turns, Welcomes
 
-log = logging.getLogger(__name__)
-
 JOB_BUDDY = "duty.buddy"
-MAX_ATTEMPTS = 6
 
 
 class WelcomeFeature(Feature):
@@ -80,25 +77,21 @@ class WelcomeFeature(Feature):
         return max([when] + [r.occurrence + timedelta(milliseconds=1) for r in recent])
 
     async def _introduce(self, job: Job) -> None:
+        """Open the chat and introduce the two there, both outbox rows (the room is created after commit,
+        the introduction goes into the room that creates); chat_room keeps the creation's outbox ref, so
+        the job never asks twice. Should the homeserver refuse, the welcome room is told."""
         room_id, user = job.payload["room"], job.payload["user"]
         row = await self.welcomes.get(room_id, user)
         if row is None or row.kind != "buddy" or row.buddy is None or row.chat_room is not None:
             return
         lang = await self.voice.lang(room_id)
         room_name = await self.voice.room_name(room_id)
-        try:
-            chat_room = await self.voice.chat.create_room([user, row.buddy], name=self.voice.t(
-                lang, "welcome.chat_name", room=room_name), is_direct=False)
-        except Exception:  # noqa: BLE001 - the homeserver may be away; try again a little later
-            attempt = int(job.payload.get("attempt", 0)) + 1
-            log.warning("could not open the welcome chat in %s (attempt %d)", room_id, attempt, exc_info=True)
-            if attempt < MAX_ATTEMPTS:
-                await self.scheduler.schedule(JOB_BUDDY, job.key, self.clock.now() + timedelta(minutes=2 ** attempt),
-                                              {**job.payload, "attempt": attempt})
-            return
-        await self.welcomes.set_chat_room(room_id, user, chat_room)
-        await self.voice.say(chat_room, "welcome.intro", lang=lang, newcomer=mention(user), buddy=mention(row.buddy),
-                             room=room_name)
+        async with caused_by(room_id, None):
+            chat = await self.voice.messenger.create_room(
+                [user, row.buddy], name=self.voice.t(lang, "welcome.chat_name", room=room_name), is_direct=False)
+            await self.voice.messenger.send(None, self.voice.rich(
+                lang, "welcome.intro", newcomer=mention(user), buddy=mention(row.buddy), room=room_name), needs=chat)
+        await self.welcomes.set_chat_room(room_id, user, chat)
 
     async def my_data(self, user_id: str, ctx: Ctx):
         out = []

@@ -54,6 +54,14 @@ MIGRATIONS = [
         "ALTER TABLE outbox ADD COLUMN cause_event TEXT",
     ),
     ANCHOR_STEP,  # step 5: trust-anchor roles (storage/roles.py); append new steps after it
+    (  # step 6
+        # every side effect is a row (issue 13): kind says what delivery does (event: send it; invite,
+        # kick, power, state, upload, create_room); needs_ref names a row whose result this one uses
+        # (an upload's mxc URI, a created room, a sent event's id), result is what a done row produced
+        "ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'event'",
+        "ALTER TABLE outbox ADD COLUMN needs_ref TEXT",
+        "ALTER TABLE outbox ADD COLUMN result TEXT",
+    ),
 ]
 
 
@@ -194,6 +202,11 @@ class Rooms:
 
 
 FAILURE_REF = "delivery.failed."  # ref of the notice that reports outbox row N: FAILURE_REF + N
+EFFECT_REF = "effect."  # refs the messenger gives rows that later rows need (uploads, created rooms)
+
+
+def effect_ref() -> str:
+    return EFFECT_REF + secrets.token_hex(8)
 
 
 @dataclass(frozen=True)
@@ -209,6 +222,19 @@ class OutboxItem:
     version: int = 0
     cause_room: str | None = None  # where the command that caused it was typed (failures are reported there)
     cause_event: str | None = None
+    kind: str = "event"  # what delivery does with it (bot/effects.py)
+    needs_ref: str | None = None  # the row whose result this one uses
+    result: str | None = None  # set before it is done only by a creation in progress (bot/effects.py)
+
+
+@dataclass(frozen=True)
+class Needed:
+    """Where the row a later row needs stands: pending, failed, missing (pruned or never queued) or done,
+    with the room it went to and what it produced (event id, mxc URI, created room id)."""
+
+    state: str
+    room_id: str | None = None
+    value: str | None = None
 
 
 class Outbox:
@@ -235,6 +261,8 @@ class Outbox:
         edits_ref: str | None = None,
         cause_room: str | None = None,
         cause_event: str | None = None,
+        kind: str = "event",
+        needs_ref: str | None = None,
     ) -> int:
         if edits_ref is not None:
             pending = await self.db.fetchval(
@@ -247,21 +275,23 @@ class Outbox:
                 return int(pending)
         created = day_of(at) if ref and ref.startswith(PRIVATE_REF) else to_ms(at)  # a private row is not dated
         return await self.db.execute(
-            "INSERT INTO outbox (room_id, to_user, type, content, ref, edits_ref, created_at, cause_room, cause_event)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (room_id, to_user, type, json.dumps(content), ref, edits_ref, created, cause_room, cause_event),
+            "INSERT INTO outbox (room_id, to_user, type, content, ref, edits_ref, created_at, cause_room, cause_event,"
+            " kind, needs_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (room_id, to_user, type, json.dumps(content), ref, edits_ref, created, cause_room, cause_event, kind,
+             needs_ref),
         )
 
     async def pending(self, limit: int = 100) -> list[OutboxItem]:
         rows = await self.db.fetchall(
-            "SELECT id, room_id, to_user, type, content, ref, edits_ref, attempts, version, cause_room, cause_event"
-            " FROM outbox"
+            "SELECT id, room_id, to_user, type, content, ref, edits_ref, attempts, version, cause_room, cause_event,"
+            " kind, needs_ref, result FROM outbox"
             " WHERE sent_at IS NULL AND failed IS NULL ORDER BY id LIMIT ?",
             (limit,),
         )
         return [
             OutboxItem(r["id"], r["room_id"], r["to_user"], r["type"], json.loads(r["content"]), r["ref"],
-                       r["edits_ref"], r["attempts"], r["version"], r["cause_room"], r["cause_event"])
+                       r["edits_ref"], r["attempts"], r["version"], r["cause_room"], r["cause_event"], r["kind"],
+                       r["needs_ref"], r["result"])
             for r in rows
         ]
 
@@ -277,21 +307,28 @@ class Outbox:
         self.db.erase_traces()
         return True
 
-    async def mark_sent(self, item_id: int, event_id: str, room_id: str, at: datetime, version: int = 0) -> bool:
-        """Record the send; False if the row changed meanwhile (a merged edit), so it goes out again.
+    async def mark_sent(self, item_id: int, event_id: str | None, room_id: str | None, at: datetime,
+                        version: int = 0, result: str | None = None) -> bool:
+        """Record the send (or the side effect done, with what it produced); False if the row changed
+        meanwhile (a merged edit), so it goes out again.
 
         A private row is deleted instead: nothing keeps its room, time or event."""
         if await self._drop_private(item_id, version):
             return True
         # the content is not needed once sent: keeping it would keep what people said
         if await self.db.execute_rowcount(
-                "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ?, content = '{}', to_user = NULL,"
-                " cause_room = NULL, cause_event = NULL WHERE id = ? AND version = ?", (to_ms(at), event_id, room_id, item_id, version)) == 1:
+                "UPDATE outbox SET sent_at = ?, event_id = ?, room_id = ?, result = ?, content = '{}', to_user = NULL,"
+                " cause_room = NULL, cause_event = NULL WHERE id = ? AND version = ?",
+                (to_ms(at), event_id, room_id, result, item_id, version)) == 1:
             return True
         # changed meanwhile; a new message keeps its event id, so later edits can target it
         await self.db.execute("UPDATE outbox SET event_id = ?, room_id = ? WHERE id = ? AND edits_ref IS NULL",
                               (event_id, room_id, item_id))
         return False
+
+    async def set_result(self, item_id: int, result: str) -> None:
+        """Note a pending row's progress (a room creation under way) before its call."""
+        await self.db.execute("UPDATE outbox SET result = ? WHERE id = ? AND sent_at IS NULL", (result, item_id))
 
     async def mark_attempt(self, item_id: int, failed: str | None = None) -> None:
         """Count a failed attempt; failed (a short reason) gives the row up, dropping what it said."""
@@ -310,6 +347,18 @@ class Outbox:
     async def ref_failed(self, ref: str) -> bool:
         """Whether the message named ref was given up (so edits of it can never be sent)."""
         return await self.db.fetchval("SELECT 1 FROM outbox WHERE ref = ? AND failed IS NOT NULL", (ref,)) is not None
+
+    async def needed(self, ref: str) -> Needed:
+        """How the row named ref stands, for a row that needs its result."""
+        row = await self.db.fetchone("SELECT room_id, event_id, result, sent_at, failed FROM outbox WHERE ref = ?",
+                                     (ref,))
+        if row is None:
+            return Needed("missing")
+        if row["failed"] is not None:
+            return Needed("failed")
+        if row["sent_at"] is None:
+            return Needed("pending")
+        return Needed("done", row["room_id"], row["result"] or row["event_id"])
 
     async def event_for_ref(self, ref: str) -> tuple[str, str] | None:
         """(room_id, event_id) of a sent message by its ref."""
@@ -343,7 +392,8 @@ class Outbox:
             " (to_user = ? OR room_id = ?))", (user_id, room_id))
         n = await self.db.execute_rowcount(
             "UPDATE outbox SET room_id = NULL, to_user = NULL, content = '{}', ref = NULL, edits_ref = NULL,"
-            " event_id = NULL, cause_room = NULL, cause_event = NULL, created_at = ?, sent_at = ?,"
+            " event_id = NULL, cause_room = NULL, cause_event = NULL, needs_ref = NULL, result = NULL, created_at = ?,"
+            " sent_at = ?,"
             " failed = CASE WHEN sent_at IS NULL THEN 'forgotten' ELSE failed END"
             " WHERE to_user = ? OR room_id = ?", (day, day, user_id, room_id))
         if room_id is not None:  # marks of earlier versions kept the room; current ones never do
@@ -351,11 +401,11 @@ class Outbox:
         return n
 
     async def prune_sent(self, before: datetime) -> int:
-        """Drop sent rows nobody looks up again: without a ref, or notices of a failed delivery (their ref
-        only names the row that failed)."""
+        """Drop sent rows nobody looks up again: without a ref, notices of a failed delivery (their ref
+        only names the row that failed) and done side effects (a row needing one is queued with it)."""
         return await self.db.execute_rowcount(
-            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND (ref IS NULL OR ref LIKE ?) AND sent_at < ?",
-            (FAILURE_REF + "%", to_ms(before)))
+            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND (ref IS NULL OR ref LIKE ? OR ref LIKE ?) AND sent_at < ?",
+            (FAILURE_REF + "%", EFFECT_REF + "%", to_ms(before)))
 
 
 @dataclass(frozen=True)

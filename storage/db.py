@@ -116,6 +116,12 @@ class Database:
             raise RuntimeError("database is not open")
         return self._writer
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the calling task is inside a transaction (holding the one write lock): no network
+        call belongs there (tests/fakes.py refuses them)."""
+        return _in_tx.get()
+
     def _for_read(self) -> sqlite3.Connection:
         """The writer inside a transaction (it sees its own writes), else the reader."""
         conn = self._writer if _in_tx.get() else self._reader

@@ -1,4 +1,9 @@
-"""Fake transport for conversation tests: the real app, dispatcher and SQLite file; only Matrix is faked."""
+"""Fake transport for conversation tests: the real app, dispatcher and SQLite file; only Matrix is faked.
+
+FakeChat refuses every network call made while the calling task holds a database transaction
+(issue 13: side effects are outbox rows, performed after commit): it raises NetworkInTransaction,
+a BaseException, so no handler's `except Exception` can hide it and the test fails.
+"""
 from __future__ import annotations
 
 import itertools
@@ -62,6 +67,11 @@ class FakeRoom:
     join_rule: str = "invite"
     state: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     events: dict[str, Incoming] = field(default_factory=dict)
+    invited: list[str] = field(default_factory=list)
+
+
+class NetworkInTransaction(BaseException):
+    """A Matrix call made inside a database transaction (a BaseException: handlers cannot swallow it)."""
 
 
 class FakeChat:
@@ -79,6 +89,18 @@ class FakeChat:
         self.sizes: list[int] = []  # event_bytes of every send attempt
         self.uploads: dict[str, bytes] = {}
         self._ids = itertools.count(1)
+        self.db: Any = None  # the app's Database (set by start_conversation): network calls check it
+        self.fail_effects = 0  # the next N invites/kicks/state changes/uploads/creations fail (and are retried)
+
+    def _network(self, what: str) -> None:
+        if self.db is not None and self.db.in_transaction:
+            raise NetworkInTransaction(f"{what} called inside a database transaction")
+
+    def _effect(self, what: str) -> None:
+        self._network(what)
+        if self.fail_effects:
+            self.fail_effects -= 1
+            raise ConnectionError("homeserver unreachable")
 
     def add_room(self, room_id: str, members: list[str], **kw: Any) -> FakeRoom:
         room = FakeRoom(room_id, [self.own_user_id, *members], **kw)
@@ -98,6 +120,7 @@ class FakeChat:
         return list(self.rooms)
 
     async def send(self, room_id: str, type: str, content: dict[str, Any], txn_id: str) -> str:
+        self._network("send")
         if self.fail_sends:
             self.fail_sends -= 1
             raise ConnectionError("homeserver unreachable")
@@ -116,52 +139,98 @@ class FakeChat:
         return event_id
 
     async def redact(self, room_id: str, event_id: str, reason: str | None = None) -> None:
+        self._effect("redact")
         self.actions.append(("redact", room_id, event_id))
 
     async def invite(self, room_id: str, user_id: str) -> None:
+        self._effect("invite")
         self.actions.append(("invite", room_id, user_id))
+        room = self.rooms.get(room_id)
+        if room and user_id not in room.members and user_id not in room.invited:
+            room.invited.append(user_id)
 
     async def kick(self, room_id: str, user_id: str, reason: str | None = None) -> None:
+        self._effect("kick")
         self.actions.append(("kick", room_id, user_id))
         room = self.rooms.get(room_id)
-        if room and user_id in room.members:
-            room.members.remove(user_id)
+        for present in (room.members, room.invited) if room else ():
+            if user_id in present:
+                present.remove(user_id)
 
     async def set_power_level(self, room_id: str, user_id: str, level: int) -> None:
+        self._effect("set_power_level")
         self.actions.append(("power", room_id, user_id, str(level)))
         self.rooms[room_id].power[user_id] = level
 
     async def put_state(self, room_id: str, type: str, content: dict[str, Any], state_key: str = "") -> None:
+        """Like a homeserver; a power-levels content also sets the explicit levels (one "power" action
+        per user whose level changed)."""
+        self._effect("put_state")
         self.actions.append(("state", room_id, type, state_key))
-        self.rooms[room_id].state[(type, state_key)] = content
+        room = self.rooms[room_id]
+        room.state[(type, state_key)] = content
+        if type == "m.room.power_levels" and state_key == "":
+            users = {u: int(v) for u, v in (content.get("users") or {}).items()}
+            for user, level in users.items():
+                if room.power.get(user) != level:
+                    self.actions.append(("power", room_id, user, str(level)))
+            room.power = users
 
-    async def direct_room(self, user_id: str) -> str:
+    async def get_state(self, room_id: str, type: str, state_key: str = "") -> dict[str, Any] | None:
+        self._network("get_state")
+        room = self.rooms.get(room_id)
+        if room is None:
+            return None
+        if type == "m.room.member":
+            return ({"membership": "join"} if state_key in room.members else
+                    {"membership": "invite"} if state_key in room.invited else None)
+        if type == "m.room.power_levels" and state_key == "":
+            return {**room.state.get((type, state_key), {}), "users": dict(room.power)}
+        found = room.state.get((type, state_key))
+        return dict(found) if found is not None else None
+
+    async def direct_room(self, user_id: str, marker: str | None = None) -> str:
+        self._network("direct_room")
         room_id = f"!dm-{user_id.strip('@').split(':')[0]}:test"
         if room_id not in self.rooms:
             self.add_room(room_id, [user_id])
+        if marker:
+            self.rooms[room_id].state[("org.plenum.created", "")] = {"ref": marker}
         self.actions.append(("dm", user_id))
         return room_id
 
-    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False) -> str:
+    async def create_room(self, invite: list[str], name: str | None = None, is_direct: bool = False,
+                          marker: str | None = None) -> str:
+        self._effect("create_room")
         room_id = f"!new{next(self._ids)}:test"
         self.add_room(room_id, list(invite), name=name or "")
+        if marker:
+            self.rooms[room_id].state[("org.plenum.created", "")] = {"ref": marker}
         self.actions.append(("create_room", room_id, *invite))
         return room_id
 
+    def created_room(self, marker: str) -> str | None:
+        return next((r.room_id for r in self.rooms.values()
+                     if r.state.get(("org.plenum.created", ""), {}).get("ref") == marker), None)
+
     async def download(self, media: dict[str, Any]) -> tuple[bytes, str]:
+        self._network("download")
         url = media.get("url") or media.get("file", {}).get("url", "")
         return b"\x89PNG fake " + url.encode(), media.get("info", {}).get("mimetype", "image/png")
 
     async def upload(self, data: bytes, mime: str, filename: str) -> str:
+        self._effect("upload")
         self.actions.append(("upload", filename, mime))
         uri = f"mxc://test/{len(self.uploads) + 1}"
         self.uploads[uri] = data
         return uri
 
     async def get_event(self, room_id: str, event_id: str) -> Incoming | None:
+        self._network("get_event")
         return self.rooms[room_id].events.get(event_id) if room_id in self.rooms else None
 
     async def relations(self, room_id: str, event_id: str, rel_type: str) -> list[Incoming]:
+        self._network("relations")
         room = self.rooms.get(room_id)
         if room is None:
             return []
@@ -243,9 +312,10 @@ async def start_conversation(tmp: Path, chat: FakeChat | None = None, start: dat
     chat = chat or FakeChat()
     clock = FakeClock(start)
     app = await build_app(make_config(tmp, **bot), chat, clock, publishers=publishers)
+    chat.db = app.db  # from now on a network call inside a transaction fails the test
     for feature in app.features:
         await feature.on_start()
     return Conversation(app, chat, clock)
 
 
-__all__ = ["BOT", "FakeChat", "Conversation", "start_conversation", "make_config", "START", "replace", "timedelta"]
+__all__ = ["BOT", "FakeChat", "NetworkInTransaction", "Conversation", "start_conversation", "make_config", "START", "replace", "timedelta"]

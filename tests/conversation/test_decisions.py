@@ -316,15 +316,31 @@ async def test_export_sends_a_markdown_file_for_the_minutes(conv):
     assert "- Ergebnis: abgelehnt (0 ja, 2 nein, 0 Enthaltungen)" in second and "- Hebt Beschluss 1 auf." in second
 
 
-async def test_export_that_cannot_be_uploaded_says_so_in_one_sentence(conv):
+async def test_export_that_cannot_be_uploaded_is_retried_then_reported_once(conv):
     await decided(conv, "Antrag A", (BOB, "ja"))
+    delivery = conv.app.delivery
+    delivery.RETRY_BASE = 0
+    conv.chat.fail_effects = delivery.MAX_ATTEMPTS  # the upload fails every time (after commit, retried)
+    ev = conv.event(BOB, "!beschlüsse export", ROOM)
+    await conv.deliver(ev)
+    for _ in range(delivery.MAX_ATTEMPTS):
+        await delivery.flush()
+    [answer] = conv.chat.replies_to(ev.event_id)  # the file message went with its upload: one notice
+    assert answer.body.startswith("Etwas, das ich dafür tun sollte")
+    assert "nach mehreren Versuchen nicht erreichbar" in answer.body
+    assert conv.chat.uploads == {}
 
-    async def unreachable(data, mime, filename):
-        raise ConnectionError("media repository down")
 
-    conv.chat.upload = unreachable
-    answer = await conv.reply(BOB, "!beschlüsse export", ROOM)
-    assert answer.body == "Die Datei konnte ich gerade nicht hochladen. Versuch es bitte gleich noch einmal."
+async def test_export_uploaded_after_a_failed_attempt(conv):
+    await decided(conv, "Antrag A", (BOB, "ja"))
+    conv.app.delivery.RETRY_BASE = 0
+    conv.chat.fail_effects = 1
+    ev = conv.event(BOB, "!beschlüsse export", ROOM)
+    await conv.deliver(ev)
+    assert conv.chat.replies_to(ev.event_id) == []  # the upload waits for its retry, so does the file
+    await conv.app.delivery.flush()
+    [file] = conv.chat.replies_to(ev.event_id)
+    assert conv.chat.uploads[file.content["url"]].decode().startswith("# Beschlüsse")
 
 
 async def test_export_in_english_and_of_an_empty_record(conv):

@@ -85,17 +85,35 @@ async def test_chat_creation_is_retried_when_the_homeserver_fails(duty_conv):
     real = duty_conv.chat.create_room
     calls = []
 
-    async def flaky(invite, name=None, is_direct=False):
+    async def flaky(invite, name=None, is_direct=False, marker=None):
         calls.append(invite)
         if len(calls) == 1:
             raise ConnectionError("homeserver away")
-        return await real(invite, name=name, is_direct=is_direct)
+        return await real(invite, name=name, is_direct=is_direct, marker=marker)
 
     duty_conv.chat.create_room = flaky
-    assert await join(duty_conv, NEW) == []
+    duty_conv.app.delivery.RETRY_BASE = 0
+    assert await join(duty_conv, NEW) == []  # the outbox row of the creation waits for its retry
+    await duty_conv.app.delivery.flush()
     sent = await duty_conv.advance(timedelta(minutes=3))
-    assert len(calls) == 2 and len(sent) == 1 and "@carol:test ist deine Ansprechperson" in sent[0].body
-    assert await duty_conv.advance(timedelta(hours=1)) == []
+    assert len(calls) == 2 and len(created_rooms(duty_conv)) == 1
+    [intro] = [s for s in duty_conv.chat.sent if "@carol:test ist deine Ansprechperson" in s.body]
+    assert intro.room_id == created_rooms(duty_conv)[0][0]
+    assert sent == [] and await duty_conv.advance(timedelta(hours=1)) == []
+
+
+async def test_a_chat_that_cannot_be_created_is_reported_in_the_welcome_room(duty_conv):
+    await welcome_room(duty_conv, CAROL)
+    delivery = duty_conv.app.delivery
+    delivery.RETRY_BASE = 0
+    duty_conv.chat.fail_effects = delivery.MAX_ATTEMPTS
+    await join(duty_conv, NEW)
+    for _ in range(delivery.MAX_ATTEMPTS):
+        await delivery.flush()
+    assert created_rooms(duty_conv) == []
+    [told] = [s for s in duty_conv.chat.sent if s.body.startswith("Etwas, das ich dafür tun sollte")]
+    assert told.room_id == ROOM and not [s for s in duty_conv.chat.sent if "ist deine Ansprechperson" in s.body]
+    assert await duty_conv.advance(timedelta(hours=1)) == []  # and the job does not try again
 
 
 async def test_mydata_and_forget_for_buddies(duty_conv):

@@ -16,7 +16,7 @@ ONE, TWO, THREE = "1\ufe0f\u20e3", "2\ufe0f\u20e3", "3\ufe0f\u20e3"
 async def create(conv, body: str = MEETING, sender: str = ALICE, room: str = ROOM):
     ev = conv.event(sender, body, room)
     sent = await conv.deliver(ev)
-    table, maybe = sent
+    table, maybe = [s for s in sent if s.type == "m.room.message"]  # then the bot's keycaps under both
     assert table.reply_to == ev.event_id
     return table, maybe
 
@@ -52,10 +52,24 @@ async def test_meeting_posts_a_table_in_the_rooms_language(conv):
 
 async def test_bot_offers_keycaps_to_click_under_both_messages(conv):
     table, maybe = await create(conv)
-    seeded = [s for s in await conv.advance(timedelta(seconds=1)) if s.type == "m.reaction"]
+    # in the same delivery, right behind the two messages (the rows wait for their event ids, no job polls)
+    seeded = [s for s in conv.chat.sent if s.type == "m.reaction"]
     keys = [(s.content["m.relates_to"]["event_id"], s.content["m.relates_to"]["key"]) for s in seeded]
     assert keys == [(table.event_id, k) for k in (ONE, TWO, THREE)] + [(maybe.event_id, k) for k in (ONE, TWO, THREE)]
     assert await conv.advance(timedelta(minutes=5)) == []  # only once
+    assert await conv.app.db.fetchval("SELECT COUNT(*) FROM jobs WHERE kind = 'polls.relate'") == 0
+
+
+async def test_keycaps_wait_for_a_table_whose_send_fails_first(conv):
+    conv.app.delivery.RETRY_BASE = 0
+    conv.chat.fail_sends = 1
+    ev = conv.event(ALICE, MEETING, ROOM)
+    assert await conv.deliver(ev) == []  # the table failed: everything behind it in the room waits
+    sent = await conv.deliver(conv.event(BOB, "hallo", ROOM))
+    table = next(s for s in sent if s.reply_to == ev.event_id)
+    reactions = [s for s in sent if s.type == "m.reaction"]
+    assert sent.index(table) < sent.index(reactions[0])
+    assert {s.content["m.relates_to"]["event_id"] for s in reactions[:3]} == {table.event_id}
 
 
 async def test_typed_answers_update_the_table_without_pinging(conv):
@@ -220,7 +234,7 @@ async def test_more_than_ten_dates_only_the_first_ten_get_keycaps(conv):
     body = "!termin Viele | " + " | ".join(f"{d}.12. 18:00" for d in range(1, 13))
     table, _ = await create(conv, body)
     assert "Termine ab Nr. 11 gehen nur getippt: !abstimmen 1 11" in table.body
-    seeded = [s for s in await conv.advance(timedelta(seconds=1)) if s.type == "m.reaction"]
+    seeded = [s for s in conv.chat.sent if s.type == "m.reaction"]
     assert len(seeded) == 20
     await conv.reply(BOB, "!abstimmen 1 12", ROOM)
 
@@ -377,19 +391,23 @@ async def test_dates_that_read_alike_are_one_option(conv):
     assert answer.body.startswith("„Mo 30.11. 18:00“ steht zweimal in der Liste.")
 
 
-async def test_a_failed_upload_is_logged_and_the_calendar_entry_sent_as_text(conv, caplog):
-    async def failing_upload(data, mime, filename):
-        raise ConnectionError("media repository down")
-
-    conv.chat.upload = failing_upload
+async def test_a_failed_upload_is_retried_then_the_calendar_entry_sent_as_text(conv, caplog):
     await create(conv)
-    with caplog.at_level(logging.WARNING, logger="commands.meetings"):
+    delivery = conv.app.delivery
+    delivery.RETRY_BASE = 0
+    conv.chat.fail_effects = delivery.MAX_ATTEMPTS  # every attempt to upload the .ics fails (after commit)
+    with caplog.at_level(logging.WARNING, logger="bot.messenger"):
         sent = await conv.say(ALICE, "!termin festlegen 1 1", ROOM)
+        assert not [s for s in sent if "BEGIN:VCALENDAR" in s.body]  # the file message waits for its upload
+        for _ in range(delivery.MAX_ATTEMPTS):
+            sent += await conv.deliver(conv.event(BOB, "hallo", ROOM))
     [text] = [s for s in sent if "BEGIN:VCALENDAR" in s.body]
     assert text.room_id == ROOM and not [s for s in sent if s.content.get("msgtype") == "m.file"]
-    [record] = [r for r in caplog.records if r.name == "commands.meetings"]
-    assert record.levelno == logging.WARNING and "poll 1" in record.getMessage()
-    assert record.exc_info is not None and isinstance(record.exc_info[1], ConnectionError)
+    assert "plenum.fallback" not in text.content and text.content["msgtype"] == "m.notice"
+    [told] = [s for s in sent if s.body.startswith("Etwas, das ich dafür tun sollte")]  # the upload, once
+    assert told.room_id == ROOM
+    assert len([r for r in caplog.records if "failed (attempt" in r.getMessage()]) == delivery.MAX_ATTEMPTS
+    assert conv.chat.uploads == {}
 
 
 async def test_refused_fixes_say_what_to_type(conv):

@@ -16,7 +16,7 @@ import pytest
 
 from bot.ports import InstanceLimits, Mention, PermanentError, PublishedStatus
 from commands.threadsplit import count_chars, graphemes
-from tests.fakes import FakeChat, start_conversation
+from tests.fakes import FakeChat, NetworkInTransaction, start_conversation
 
 ANNA, BEN, CARO, MIA = "@anna:test", "@ben:test", "@caro:test", "@mia:test"  # MIA is no organiser
 ADMIN = "@admin:test"
@@ -46,12 +46,19 @@ class FakePublisher:
     mention_faults: list[Exception] = field(default_factory=list)
     calls: int = 0
     hang: asyncio.Event | None = None  # post_status creates the status, then waits for this forever
+    db: Any = None  # the app's Database (set by open_conversation): no call inside a transaction
     _ids: Any = field(default_factory=lambda: itertools.count(100))
 
+    def _network(self, what: str) -> None:
+        if self.db is not None and self.db.in_transaction:
+            raise NetworkInTransaction(f"Mastodon {what} called inside a database transaction")
+
     async def limits(self) -> InstanceLimits:
+        self._network("limits")
         return self.instance
 
     async def upload_media(self, data: bytes, mime: str, description: str) -> str:
+        self._network("upload_media")
         if self.media_faults:
             raise self.media_faults.pop(0)
         media_id = f"m{next(self._ids)}"
@@ -61,6 +68,7 @@ class FakePublisher:
     async def post_status(self, text: str, *, idempotency_key: str, in_reply_to_id: str | None = None,
                           spoiler_text: str | None = None, visibility: str = "public", language: str | None = None,
                           media_ids: list[str] | None = None) -> PublishedStatus:
+        self._network("post_status")
         self.calls += 1
         fault = self.faults.pop(0) if self.faults else None
         if isinstance(fault, Exception):
@@ -85,12 +93,14 @@ class FakePublisher:
         return PublishedStatus(status["id"], status["url"])
 
     async def delete_status(self, status_id: str) -> None:
+        self._network("delete_status")
         if self.delete_faults:
             raise self.delete_faults.pop(0)
         self.deleted.append(status_id)
         self.statuses.pop(status_id, None)
 
     async def mentions(self, since_id: str | None) -> list[Mention]:
+        self._network("mentions")
         if self.mention_faults:
             raise self.mention_faults.pop(0)
         return [m for m in self.inbox if since_id is None or int(m.id) > int(since_id)]
@@ -124,6 +134,8 @@ async def open_conversation(tmp_path, chat: FakeChat | None = None, pubs: dict |
     chat = chat or make_chat()
     pubs = pubs or {"main": FakePublisher("main"), "jugend": FakePublisher("jugend")}
     conv = await start_conversation(tmp_path, chat, publishers=pubs, **bot)
+    for pub in pubs.values():
+        pub.db = conv.app.db
     restarts = getattr(chat, "restarts", 0)
     chat.restarts = restarts + 1  # type: ignore[attr-defined]
     conv._ids = itertools.count(1 + 1000 * restarts)  # event ids stay unique across "restarts"

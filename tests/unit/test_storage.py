@@ -143,3 +143,26 @@ async def test_edit_merged_while_in_flight_is_sent_again(tmp_path):
     async with db.transaction():
         assert await outbox.mark_sent(again.id, "$e2", "!r", T0, again.version)
     await db.close()
+
+
+async def test_a_row_needed_by_another_reports_its_state_and_result(tmp_path):
+    db = await open_db(tmp_path)
+    await db.migrate(REGISTRY)
+    outbox = Outbox(db)
+    assert (await outbox.needed("effect.none")).state == "missing"
+    async with db.transaction():
+        upload = await outbox.add(room_id="!r", type="", content={"data": "eA=="}, at=T0, ref="effect.u",
+                                  kind="upload")
+        message = await outbox.add(room_id="!r", type="m.room.message", content={"url": "plenum.result"}, at=T0,
+                                   needs_ref="effect.u")
+    assert [(p.kind, p.needs_ref) for p in await outbox.pending()] == [("upload", None), ("event", "effect.u")]
+    assert (await outbox.needed("effect.u")).state == "pending"
+    async with db.transaction():
+        assert await outbox.mark_sent(upload, None, "!r", T0, result="mxc://x/1")
+        await outbox.mark_attempt(message, "gone")
+    done = await outbox.needed("effect.u")
+    assert (done.state, done.room_id, done.value) == ("done", "!r", "mxc://x/1")
+    assert await db.fetchval("SELECT content FROM outbox WHERE id = ?", (upload,)) == "{}"  # the bytes went
+    async with db.transaction():
+        assert await outbox.prune_sent(T0 + timedelta(days=1)) == 1  # a done effect is not kept
+    await db.close()
