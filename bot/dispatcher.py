@@ -22,6 +22,8 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+DONE, ANSWERED = "done", "answered"  # what dispatch made of a command
+
 
 @dataclass(frozen=True)
 class DispatchSettings:
@@ -118,39 +120,45 @@ class Dispatcher:
             return text[1:]
         return text if is_dm and text else None
 
-    async def dispatch(self, ev: Incoming, is_dm: bool) -> bool:
-        """Handle a text message; False if it was no command for us."""
+    def named_command(self, body: str, is_dm: bool) -> Command | None:
+        """The command a text names (with its `!`, or in a direct chat without), else None."""
+        text = self.command_text(body, is_dm)
+        return self.registry.lookup(text.split("\n")[0].split())[0] if text else None
+
+    async def dispatch(self, ev: Incoming, is_dm: bool) -> str | None:
+        """Handle a text message: None if it was no command for us, else DONE (the command went
+        through) or ANSWERED (refused, an error, unknown, too late: an edit may still fix it)."""
         text = self.command_text(ev.body, is_dm)
         if not text:
-            return False
+            return None
         first, *more = text.split("\n")
         words = first.split()
         cmd, used = self.registry.lookup(words)
         hint = self.hints.hint(words) if cmd is None and self.hints is not None else None
         if cmd is None and hint is None and not is_dm:
-            return False  # another bot's command in a shared room
+            return None  # another bot's command in a shared room
         # old messages and floods get no answer, also not "unknown command"
         if self.clock.now() - ev.ts > self.settings.catch_up:
             log.info("not answering command %s in %s: older than the catch-up window (%d min)",
                      ev.event_id, ev.room_id, self.settings.catch_up.total_seconds() // 60)
-            return True
+            return ANSWERED
         verdict = self.limiter.check(ev.sender)
         ctx = await self.context(ev, is_dm)
         if verdict != "ok":
             if verdict == "warn":
                 await ctx.reply("error.rate_limited", seconds=int(self.settings.rate_window))
-            return True
+            return ANSWERED
         try:
             check_characters(text)  # first: even "unknown command" would repeat the broken text
         except UserError as err:
             await ctx.reply(err.key)
-            return True
+            return ANSWERED
         if cmd is None:
             if hint is not None:  # a bare group word (!dienst) or a near-miss (!hlife)
                 await self.hints.answer(ctx, hint)
             else:
                 await ctx.reply("error.unknown_command", command=" ".join(words[:2]))
-            return True
+            return ANSWERED
         ctx.command = cmd
         rest = first.split(None, used)[used] if len(first.split(None, used)) > used else ""
         try:
@@ -164,7 +172,9 @@ class Dispatcher:
             ref = error_ref()
             log.exception("internal error ref=%s in command %s (event %s)", ref, cmd.name, ev.event_id)
             await ctx.reply_rich(ctx.rich("error.internal", ref=ref))  # ref= of reply() names the outbox row
-        return True
+        else:
+            return DONE
+        return ANSWERED
 
     async def reply_error(self, ctx: Ctx, cmd: Command, err: UserError) -> None:
         params = dict(err.params)

@@ -187,6 +187,7 @@ class Command:
     who: str = "all"  # "all" | "organiser"
     where: str = "any"  # "any" | "dm" | "room"
     stores_text: bool = False  # keeps what members typed (titles, options, names): refused in safe spaces
+    applies_edits: bool = False  # reads edits of its own message once it went through (!post drafts)
     owner: Any = None  # the feature instance, bound at registration
     names: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -203,7 +204,7 @@ class Command:
 
 
 def command(name: str, aliases: list[str] | None = None, *, who: str = "all", where: str = "any",
-            stores_text: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            stores_text: bool = False, applies_edits: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a feature method as a chat command; the signature is parsed once, here.
 
     `stores_text`: the command keeps text members typed (a poll's title and options, a duty's
@@ -212,7 +213,7 @@ def command(name: str, aliases: list[str] | None = None, *, who: str = "all", wh
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         func.__plenum_command__ = Command(  # type: ignore[attr-defined]
             name=name, aliases=aliases or [], func=func, params=_params(func), who=who, where=where,
-            stores_text=stores_text,
+            stores_text=stores_text, applies_edits=applies_edits,
         )
         return func
 

@@ -12,7 +12,6 @@ import io
 import json
 import logging
 import os
-import re
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +27,7 @@ from nio.store import DefaultStore
 
 from bot.config import Config
 from bot.crosssign import CrossSignError, Homeserver, ensure_cross_signed, write_status
+from bot.incoming import incoming_from_source, strip_reply_fallback  # noqa: F401 - re-exported
 from bot.ports import Incoming, RoomInfo, SendRefused
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ LEGACY_ROOM_VERSIONS = {str(v) for v in range(1, 12)}
 PERMANENT_ERRCODES = {"M_TOO_LARGE", "M_FORBIDDEN", "M_BAD_JSON", "M_NOT_JSON", "M_INVALID_PARAM"}
 PERMANENT_STATUSES = {400, 403, 404, 413}
 GAP_PAGES = 10  # at most 1,000 events are fetched back to fill one limited timeline
-_PILL = re.compile(r'href="https://matrix\.to/#/(@[^"?/]+)')
 STATE_TYPES = ("m.room.create", "m.room.power_levels", "m.room.join_rules")
 
 
@@ -62,48 +61,19 @@ def _ts(ms: int | None) -> datetime:
     return datetime.fromtimestamp((ms or 0) / 1000, tz=timezone.utc)
 
 
-def strip_reply_fallback(body: str) -> str:
-    """Remove the '> quoted' lines older clients put in front of a reply's body."""
-    if not body.startswith("> "):
-        return body
-    lines = body.split("\n")
-    i = 0
-    while i < len(lines) and lines[i].startswith(">"):
-        i += 1
-    return "\n".join(lines[i:]).lstrip("\n")
-
-
 def to_incoming(room_id: str, event: Any) -> Incoming | None:
-    """nio event -> plain Incoming; None for what the bot cannot read (undecryptable, malformed)."""
+    """nio event -> plain Incoming (bot/incoming.py reads it); None for what the bot cannot read
+    (undecryptable, malformed). A decrypted event's source holds the cleartext, with nio's copy of
+    the relation from the encrypted envelope."""
     if isinstance(event, MegolmEvent):
         log.warning("could not decrypt event %s in %s", event.event_id, room_id)
         return None
-    source = getattr(event, "source", None) or {}
-    event_type = source.get("type")
-    event_id = getattr(event, "event_id", None) or source.get("event_id")
-    sender = getattr(event, "sender", None) or source.get("sender")
-    if not event_type or not event_id or not sender:
-        return None
-    content = source.get("content") or {}
-    if not isinstance(content, dict):
-        return None
-    relates = content.get("m.relates_to") or {}
-    reply_to = (relates.get("m.in_reply_to") or {}).get("event_id") if isinstance(relates, dict) else None
-    body = content.get("body") if isinstance(content.get("body"), str) else ""
-    if reply_to:
-        body = strip_reply_fallback(body)
-    mentions = set((content.get("m.mentions") or {}).get("user_ids") or []) if isinstance(
-        content.get("m.mentions"), dict) else set()
-    if isinstance(content.get("formatted_body"), str):
-        mentions |= set(_PILL.findall(content["formatted_body"]))
-    ts = getattr(event, "server_timestamp", None) or source.get("origin_server_ts")
-    unsigned = source.get("unsigned") if isinstance(source.get("unsigned"), dict) else {}
-    prev = unsigned.get("prev_content") if isinstance(unsigned.get("prev_content"), dict) else {}
-    return Incoming(room_id=room_id, event_id=event_id, sender=sender, ts=_ts(ts), type=event_type,
-                    content=content, body=body, msgtype=content.get("msgtype", "") or "",
-                    reply_to=reply_to, mentions=tuple(sorted(m for m in mentions if isinstance(m, str))),
-                    state_key=source.get("state_key"), redacts=source.get("redacts"),
-                    prev_membership=prev.get("membership") if event_type == "m.room.member" else None)
+    source = dict(getattr(event, "source", None) or {})
+    source.setdefault("event_id", getattr(event, "event_id", None))
+    source.setdefault("sender", getattr(event, "sender", None))
+    if source.get("origin_server_ts") is None:
+        source["origin_server_ts"] = getattr(event, "server_timestamp", None)
+    return incoming_from_source(room_id, source)
 
 
 class MatrixAdapter:

@@ -12,7 +12,8 @@ from storage import safespace
 from storage.db import Registry
 
 REGISTRY: Registry = {
-    "core": [*core.MIGRATIONS, *roles.MIGRATIONS],  # the anchor roles constrain core's room_roles
+    # the anchor roles constrain core's room_roles; handled_events.outcome came after them
+    "core": [*core.MIGRATIONS, *roles.MIGRATIONS, *core.OUTCOME_MIGRATIONS],
     "duties": [*duties.MIGRATIONS, *duty_swaps.MIGRATIONS],  # swap offers refer to duties
     "safespace": safespace.MIGRATIONS,
     "posts": posts.MIGRATIONS,
