@@ -106,6 +106,7 @@ class Dispatcher:
         self.is_safe_space = is_safe_space  # async room_id -> bool (role "safespace"); None: no safe spaces
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
         self.hints = None  # commands/help.Help once bound: what to say to '!word' that names no command
+        self.followups = None  # commands/awareness.Awareness once bound: a reporter writing back in a direct chat
 
     async def context(self, ev: Incoming, is_dm: bool) -> Ctx:
         lang = await self.language_of(ev.room_id)
@@ -153,6 +154,10 @@ class Dispatcher:
         except UserError as err:
             await ctx.reply(err.key)
             return ANSWERED
+        # in a direct chat, what a reporter writes back to the awareness team (not a typed !command)
+        if is_dm and self.followups is not None and not ev.body.lstrip().startswith("!"):
+            if await self.followups.follow_up(ctx, ev, named_command=cmd is not None):
+                return DONE
         if cmd is None:
             if hint is not None:  # a bare group word (!dienst) or a near-miss (!hlife)
                 await self.hints.answer(ctx, hint)
@@ -190,8 +195,10 @@ class Dispatcher:
         return usage(cmd, cmd.shown_name(lang), lambda label: self.i18n.t(lang, "arg." + label), lang)
 
     async def _check_allowed(self, cmd: Command, ctx: Ctx) -> None:
-        if cmd.where == "dm" and not ctx.is_dm:
-            raise UserError("error.dm_only", usage=False)
+        if cmd.where == "dm" and not ctx.is_dm:  # a command may say why, and how to reach the direct chat
+            key = "error.dm_only." + cmd.key
+            raise UserError(key if self.i18n.has(ctx.lang, key) else "error.dm_only", usage=False,
+                            bot=f"https://matrix.to/#/{ctx.chat.own_user_id}")
         if cmd.where == "room" and ctx.is_dm:
             raise UserError("error.room_only", usage=False)
         if cmd.stores_text and self.is_safe_space is not None and await self.is_safe_space(ctx.room_id):

@@ -160,7 +160,14 @@ class FakeChat:
         return uri
 
     async def get_event(self, room_id: str, event_id: str) -> Incoming | None:
-        return self.rooms[room_id].events.get(event_id) if room_id in self.rooms else None
+        if room_id not in self.rooms:
+            return None
+        found = self.rooms[room_id].events.get(event_id)
+        for s in self.sent if found is None else ():  # the bot's own messages, as a homeserver has them
+            if s.event_id == event_id and s.room_id == room_id:
+                return incoming_from_source(room_id, {"type": s.type, "event_id": s.event_id, "sender": self.own_user_id,
+                                                      "origin_server_ts": 0, "content": s.content})
+        return found
 
     async def relations(self, room_id: str, event_id: str, rel_type: str) -> list[Incoming]:
         room = self.rooms.get(room_id)
