@@ -87,6 +87,7 @@ class MatrixAdapter:
         self._state: dict[str, dict[str, dict[str, Any]]] = {}  # room -> type -> content/sender
         self._filter_salt = secrets.token_hex(4)
         self._filter_id: str | None = None  # the sync filter, uploaded once per process
+        self._just_joined: set[str] = set()  # joined on invitation, not yet in a sync's rooms
 
     # ------------------------------------------------------------------ login
     async def login(self) -> None:
@@ -281,10 +282,14 @@ class MatrixAdapter:
     async def join(self, room_id: str) -> bool:
         assert self.client is not None
         resp = await self.client.join(room_id)
-        return not isinstance(resp, JoinError)
+        if isinstance(resp, JoinError):
+            return False
+        self._just_joined.add(room_id)  # nio lists the room only after the next sync brings it
+        return True
 
     async def decline(self, room_id: str) -> None:
         assert self.client is not None
+        self._just_joined.discard(room_id)
         await self.client.room_leave(room_id)
 
     # ------------------------------------------------------------------ Chat port
@@ -310,7 +315,10 @@ class MatrixAdapter:
                         power_levels=dict(pl_raw))
 
     async def joined_rooms(self) -> list[str]:
-        return list(self.client.rooms) if self.client else []
+        if self.client is None:
+            return []
+        self._just_joined -= set(self.client.rooms)
+        return [*self.client.rooms, *sorted(self._just_joined)]
 
     async def send(self, room_id: str, type: str, content: dict[str, Any], txn_id: str) -> str:
         assert self.client is not None
