@@ -25,7 +25,10 @@ CLOSE_JOB, NUDGE_JOB, RELATE_JOB = "polls.close", "polls.nudge", "polls.relate"
 # Older versions re-sent table edits from this job; the outbox now re-sends an edit merged while in flight.
 # Rows left pending by them finish quietly instead of failing as an unknown kind.
 RETIRED_SETTLE_JOB = "polls.settle"
-RELATE_RETRY, RELATE_TRIES = timedelta(seconds=5), 16  # doubling: gives up after about four days
+# The job usually runs while the outbox is still sending the message it relates to (tens of ms): the
+# first look again comes a quarter second later, so the keycaps arrive with the table; doubling, it
+# gives up after about six days.
+RELATE_RETRY, RELATE_TRIES = timedelta(milliseconds=250), 21
 
 
 def ref(poll_id: int, what: str) -> str:
