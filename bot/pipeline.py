@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-
 from dataclasses import replace
 
 from bot.dispatcher import DONE, Dispatcher
@@ -19,7 +18,7 @@ from bot.feature import Feature
 from bot.incoming import edit_target, mentions_of, text_of
 from bot.messenger import caused_by
 from bot.ports import Chat, Clock, Incoming
-from storage.core import OUTCOME_DONE, OUTCOME_TOLD, DirectRooms, HandledEvents, Rooms
+from storage.core import OUTCOME_DONE, OUTCOME_NONE, OUTCOME_TOLD, DirectRooms, HandledEvents, Rooms
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -125,16 +124,16 @@ class Pipeline:
         if cmd is None:
             return False
         outcome = await self.handled.outcome(target)
-        if outcome in (OUTCOME_DONE, OUTCOME_TOLD):
-            if cmd.applies_edits or outcome == OUTCOME_TOLD:
-                return False
+        if outcome is not None and outcome != OUTCOME_NONE and (cmd.applies_edits or outcome == OUTCOME_TOLD):
+            return False
+        original = await self.chat.get_event(ev.room_id, target)
+        if original is None or original.sender != ev.sender:
+            return False  # only the author's own edit counts (a homeserver does not check that)
+        if outcome == OUTCOME_DONE:
             await self.handled.set_outcome(target, OUTCOME_TOLD)
             ctx = await self.dispatcher.context(replace(ev, event_id=target), is_dm)
             await ctx.reply("error.edit_not_applied")
             return True
-        original = await self.chat.get_event(ev.room_id, target)
-        if original is None or original.sender != ev.sender:
-            return False  # only the author's own edit counts (a homeserver does not check that)
         joined = await self.rooms.joined_at(ev.room_id)
         if joined is not None and original.ts < joined:
             return False

@@ -98,6 +98,8 @@ async def test_edit_of_a_done_command_in_english_says_so_once(conv):
     await poll(conv, ROOM_EN, "!poll Lunch? | Pizza | Sushi")
     vote = conv.event(BOB, "!vote 1 1", ROOM_EN)
     await conv.deliver(vote)
+    _, foreign = await conv.send_content(ALICE, ROOM_EN, edit_content(vote.event_id, "!vote 1 2"))
+    assert foreign == []  # not alice's command: nothing to tell her
     _, sent = await conv.send_content(BOB, ROOM_EN, edit_content(vote.event_id, "!vote 1 2"))
     assert [s.body for s in sent] == ["I had already carried out this command; editing it changes nothing. "
                                       "Please send the changed command as a new message."]
