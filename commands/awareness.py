@@ -7,6 +7,12 @@ messages that tie a report number to the reporter's direct chat are private outb
 (storage.core.private_ref): deleted the moment they are delivered, so no row and no job time
 says when a report or an answer passed through a direct chat. `name: yes` names the reporter
 on purpose.
+
+The reporter can write back (`follow_up`, asked by the dispatcher for a direct chat's messages
+without `!`): a Matrix reply to the bot's message about report #N (the number rides in that
+message's content, REPORT_FIELD), or a message that names no command within FOLLOW_UP_DAYS of the
+team's latest answer to one of their reports (found through the keyed route), reaches the awareness
+room as a message on #N, never with a name.
 """
 from __future__ import annotations
 
