@@ -198,7 +198,7 @@ def run_demo(base: Path, port: int = 8008) -> int:
     return 0
 
 
-def _interrupt(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+def _interrupt(signum, frame) -> None:  # a signal handler: raise where the main thread is
     raise KeyboardInterrupt
 
 

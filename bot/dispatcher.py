@@ -155,9 +155,9 @@ class Dispatcher:
             await ctx.reply(err.key)
             return ANSWERED
         # in a direct chat, what a reporter writes back to the awareness team (not a typed !command)
-        if is_dm and self.followups is not None and not ev.body.lstrip().startswith("!"):
-            if await self.followups.follow_up(ctx, ev, named_command=cmd is not None):
-                return DONE
+        if (is_dm and self.followups is not None and not ev.body.lstrip().startswith("!")
+                and await self.followups.follow_up(ctx, ev, named_command=cmd is not None)):
+            return DONE
         if cmd is None:
             if hint is not None:  # a bare group word (!dienst) or a near-miss (!hlife)
                 await self.hints.answer(ctx, hint)

@@ -24,10 +24,7 @@ def _ts(ms: int | None) -> datetime:
 
 
 def strip_reply_fallback(body: str) -> str:
-    """Remove the '> quoted' lines older clients put in front of a reply's body.
-
-    Without a reply relation only a fallback's own first line (`> <@user:server> …`) counts, so a
-    message that merely starts with a quote keeps it; with one, any leading quote goes."""
+    """Remove the '> quoted' lines older clients put in front of a reply's body."""
     if not body.startswith(">"):
         return body
     lines = body.split("\n")
@@ -54,7 +51,9 @@ def edit_target(content: dict[str, Any]) -> str | None:
 
 
 def text_of(content: dict[str, Any], replying: bool) -> str:
-    """The text a person wrote: the body without a reply's quote."""
+    """The text a person wrote: the body without a reply's quote. Without a reply relation only a
+    fallback's own first line (`> <@user:server> …`) counts, so a message that merely starts with a
+    quote keeps it; with one, any leading quote goes."""
     body = content.get("body") if isinstance(content.get("body"), str) else ""
     if replying or is_reply_fallback(body):
         body = strip_reply_fallback(body)
@@ -63,7 +62,7 @@ def text_of(content: dict[str, Any], replying: bool) -> str:
 
 def mentions_of(content: dict[str, Any]) -> set[str]:
     mentions = content.get("m.mentions")
-    found = set((mentions.get("user_ids") or [])) if isinstance(mentions, dict) else set()
+    found = set(mentions.get("user_ids") or []) if isinstance(mentions, dict) else set()
     if isinstance(content.get("formatted_body"), str):
         found |= set(_PILL.findall(strip_mx_reply(content["formatted_body"])))
     return {m for m in found if isinstance(m, str)}

@@ -70,7 +70,7 @@ async def test_typo_fixed_by_editing_is_handled_as_the_command(conv):
     typo = conv.event(BOB, "!abstimen 1 2", ROOM)
     first = await conv.deliver(typo)
     assert first and first[0].reply_to == typo.event_id  # the near-miss hint
-    edit, sent = await conv.send_content(BOB, ROOM, edit_content(typo.event_id, "!abstimmen 1 2"))
+    _, sent = await conv.send_content(BOB, ROOM, edit_content(typo.event_id, "!abstimmen 1 2"))
     [answer] = [s for s in sent if s.reply_to]
     assert answer.body == "Deine Stimme für #1: 2. Sushi."
     assert answer.reply_to == typo.event_id  # answered where the command stands
