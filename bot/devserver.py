@@ -84,6 +84,16 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float, logs: list[Path], what: str) -> None:
+    """Wait until url answers 200; the server is stopped if it does not, or if the wait is interrupted
+    (a Ctrl-C meanwhile must not leave a server in a process group of its own running)."""
+    try:
+        _poll_healthy(url, proc, timeout, logs, what)
+    except BaseException:
+        _stop_proc(proc)
+        raise
+
+
+def _poll_healthy(url: str, proc: subprocess.Popen, timeout: float, logs: list[Path], what: str) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:

@@ -96,9 +96,24 @@ def test_demo_restart_keeps_rooms_and_the_mastodon_test_server(tmp_path):
     finally:
         text = ctrl_c(proc, tmp_path / "second.out")
     assert "ready: 4 rooms" in text and "joined" not in text, text
+    assert left_behind(tmp_path) == []
+
+
+def left_behind(tmp_path: Path) -> list[str]:
+    """Processes still running from this demo directory (the servers run in process groups of their own)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(tmp_path / "demo") in text:
+            found.append(text)
+    return found
 
 
 def test_ctrl_c_while_starting_ends_cleanly(tmp_path):
     proc, _ = start_demo(tmp_path, free_port(), until="Starting the local homeserver", name="early.out")
     time.sleep(0.5)  # Synapse is starting
     ctrl_c(proc, tmp_path / "early.out")
+    assert left_behind(tmp_path) == []  # Synapse, interrupted while it started, is stopped too
