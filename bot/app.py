@@ -107,12 +107,13 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
     spaces, admissions, requests = SafeSpaces(db), Admissions(db), Requests(db)
     reports = Reports(db, config.bot.data_dir / "safespace.key")
     book = SpaceBook(spaces, rooms)
+    awareness = Awareness(book, spaces, admissions, requests, reports, dms, voice)
     features: list[Feature] = [
         help_feature,
         privacy,
         RoomsFeature(rooms, anchors, voice, [a.name for a in config.mastodon]),
         SafeSpaceFeature(book, spaces, admissions, requests, rooms, voice),
-        Awareness(book, spaces, admissions, requests, reports, dms, voice),
+        awareness,
         Speakers(SpeakersLists(db), voice),
         *poll_features(PollDeps(PollRepo(db), scheduler, messenger, chat, clock, i18n, voice, perms, config.bot)),
         *duty_features(db, rooms, scheduler, voice, clock, config.bot.timezone),
@@ -134,6 +135,7 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
     dispatcher = Dispatcher(db, registry, i18n, messenger, perms, chat, clock, settings, voice.lang, is_safe_space)
     help_feature.bind(registry, dispatcher.usage)
     dispatcher.hints = help_feature
+    dispatcher.followups = awareness
     privacy.bind(features)
     pipeline = Pipeline(db, handled, rooms, dms, chat, dispatcher, features, clock, delivery.wake)
     return App(config=config, db=db, clock=clock, chat=chat, i18n=i18n, kv=kv, rooms=rooms, dms=dms, anchors=anchors, messenger=messenger,

@@ -86,6 +86,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_logging(args.log_level or config.bot.log_level, config_secrets(config))
     try:
         asyncio.run(_run(config))
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were up (during login): a clean stop too
+        logging.getLogger("plenum").info("stopped")
     except Exception as exc:  # noqa: BLE001 - one line, no traceback with secrets in it
         logging.getLogger("plenum").error("fatal: %s", exc)
         return 2

@@ -1,7 +1,8 @@
 """`plenum demo`: a local Synapse, a Mastodon test server, the bot, demo users and demo rooms on loopback.
 
-Nothing outside this machine is touched. State (homeserver database, bot data, passwords)
-lives in the demo directory, so a second run logs in to the same rooms.
+Nothing outside this machine is touched. State (homeserver database, bot data, passwords, the
+Mastodon test server's file, account and port) lives in the demo directory, so a second run logs in
+to the same rooms and finds the statuses the bot published.
 """
 from __future__ import annotations
 
@@ -84,8 +85,40 @@ async def _configure_rooms(synapse: SynapseServer, state: dict, users: dict) -> 
     state["configured"] = True
 
 
-def _write_config(base: Path, synapse: SynapseServer, mock: MastodonMock, users: dict) -> Path:
+def _mastodon_token(mock: MastodonMock, state: dict) -> str:
+    """The demo group's Mastodon account, created once: its statuses stay in the mock's file."""
+    token = state.get("mastodon_token")
+    if token:
+        try:
+            _http("GET", mock.base_url + "/api/v1/accounts/verify_credentials", token=token)
+            return token
+        except RuntimeError:
+            log.warning("the Mastodon test server no longer knows the demo account (its file was removed?): "
+                        "starting a new one")
     token = mock.dev_user_token(f"ortsgruppe_{secrets.token_hex(3)}")
+    state["mastodon_token"] = token
+    return token
+
+
+def _start_mock(base: Path, state: dict) -> MastodonMock:
+    """The Mastodon test server on the port of the first run, with its data in the demo directory, so
+    the links the bot posted keep working and !delete finds the statuses after a restart."""
+    db_path, log_path = base / "mastodon-mock.db", base / "mastodon-mock.log"
+    port = state.get("mastodon_port")
+    if port:
+        try:
+            return start_mastodon_mock(port=port, log_path=log_path, db_path=db_path, own_group=True)
+        except RuntimeError as exc:
+            if "address already in use" not in str(exc).lower():
+                raise
+            log.warning("port %d of the Mastodon test server is taken; using another one (links to earlier "
+                        "posts point to the old port)", port)
+    mock = start_mastodon_mock(log_path=log_path, db_path=db_path, own_group=True)
+    state["mastodon_port"] = int(mock.base_url.rsplit(":", 1)[1])
+    return mock
+
+
+def _write_config(base: Path, synapse: SynapseServer, mock: MastodonMock, users: dict, token: str) -> Path:
     path = base / "config.toml"
     path.write_text("\n".join([
         "# written by plenum demo",
@@ -125,26 +158,48 @@ def _banner(synapse: SynapseServer, mock: MastodonMock, users: dict) -> str:
 """
 
 
+def _save(state_path: Path, state: dict) -> None:
+    state_path.write_text(json.dumps(state, indent=2))
+    state_path.chmod(0o600)
+
+
 def run_demo(base: Path, port: int = 8008) -> int:
+    """Run until Ctrl-C (SIGINT), SIGTERM or SIGHUP, then stop the bot, then the servers: exit 0.
+
+    The servers run in process groups of their own, so a Ctrl-C in the terminal reaches only this
+    process and the bot can still send what it owes before its homeserver goes."""
     base = base.resolve()
     base.mkdir(parents=True, exist_ok=True)
     state_path = base / "demo.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    print("Starting the local homeserver and the Mastodon test server …", flush=True)
-    synapse = start_synapse(base / "synapse", port=port)
-    mock = start_mastodon_mock(log_path=base / "mastodon-mock.log")
+    servers: list = []
+    signal.signal(signal.SIGTERM, _interrupt)  # until the bot runs: stop like Ctrl-C, with the servers
+    signal.signal(signal.SIGHUP, _interrupt)
     try:
+        print("Starting the local homeserver and the Mastodon test server …", flush=True)
+        synapse = start_synapse(base / "synapse", port=port, own_group=True)
+        servers.append(synapse)
+        mock = _start_mock(base, state)
+        servers.append(mock)
         users = _ensure_users(synapse, state)
         _ensure_rooms(synapse, state, users)
-        state_path.write_text(json.dumps(state, indent=2))
-        state_path.chmod(0o600)
-        config = parse_config(_write_config(base, synapse, mock, users).read_text(), env={}, base_dir=base)
+        token = _mastodon_token(mock, state)
+        _save(state_path, state)
+        config = parse_config(_write_config(base, synapse, mock, users, token).read_text(), env={}, base_dir=base)
         asyncio.run(_run(config, synapse, mock, users, state, state_path))
+    except KeyboardInterrupt:
+        pass  # Ctrl-C before the bot was up: nothing half-done to report
     finally:
-        mock.stop()
-        synapse.stop()
-    print("Demo stopped.")
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second Ctrl-C must not leave a server
+            signal.signal(sig, signal.SIG_IGN)
+        for server in reversed(servers):
+            server.stop()
+    print("Demo stopped.", flush=True)
     return 0
+
+
+def _interrupt(signum, frame) -> None:  # a signal handler: raise where the main thread is
+    raise KeyboardInterrupt
 
 
 async def _run(config, synapse, mock, users, state, state_path) -> None:
@@ -152,7 +207,7 @@ async def _run(config, synapse, mock, users, state, state_path) -> None:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
 
     def ready(_app) -> None:
@@ -160,7 +215,7 @@ async def _run(config, synapse, mock, users, state, state_path) -> None:
 
     async def after_ready() -> None:
         await _configure_rooms(synapse, state, users)
-        state_path.write_text(json.dumps(state, indent=2))
+        _save(state_path, state)
         print(_banner(synapse, mock, users), flush=True)
 
     await run_bot(config, stop, on_ready=ready)

@@ -8,7 +8,8 @@ federation, no rate limits, no sync cache, presence off, server_name "localhost"
 room version left alone: 12 in Synapse 1.163) and ``register_user`` creates accounts through
 the shared-secret admin API; the answer carries a token and device id for ``restore_login``.
 
-mastodon-mock: ``start_mastodon_mock()`` runs ``mastodon_mock serve --in-memory``. Tokens via
+mastodon-mock: ``start_mastodon_mock()`` runs ``mastodon_mock serve --in-memory`` (or, with
+``db_path``, on a SQLite file of its own that survives a restart). Tokens via
 ``dev_user(username)`` (``POST /api/v1/_mock/dev_user`` → ``{"id", "username",
 "display_name", "role", "access_token"}``). An account's statuses are listed with
 ``GET /api/v1/accounts/<id>/statuses`` (newest first, default limit 20; Mastodon.py:
@@ -83,6 +84,16 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float, logs: list[Path], what: str) -> None:
+    """Wait until url answers 200; the server is stopped if it does not, or if the wait is interrupted
+    (a Ctrl-C meanwhile must not leave a server in a process group of its own running)."""
+    try:
+        _poll_healthy(url, proc, timeout, logs, what)
+    except BaseException:
+        _stop_proc(proc)
+        raise
+
+
+def _poll_healthy(url: str, proc: subprocess.Popen, timeout: float, logs: list[Path], what: str) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
@@ -201,12 +212,14 @@ def _retry_port_clash(start, port: int | None, *args: Any) -> Any:
                 raise
 
 
-def start_synapse(workdir: Path, port: int | None = None, timeout: float = 60) -> SynapseServer:
-    """Configure and start a Synapse in ``workdir`` (created; reused state is kept) and wait for /health."""
-    return _retry_port_clash(_start_synapse, port, workdir, timeout)
+def start_synapse(workdir: Path, port: int | None = None, timeout: float = 60,
+                  own_group: bool = False) -> SynapseServer:
+    """Configure and start a Synapse in ``workdir`` (created; reused state is kept) and wait for /health.
+    ``own_group``: as for start_mastodon_mock."""
+    return _retry_port_clash(_start_synapse, port, workdir, timeout, own_group)
 
 
-def _start_synapse(port: int, workdir: Path, timeout: float) -> SynapseServer:
+def _start_synapse(port: int, workdir: Path, timeout: float, own_group: bool = False) -> SynapseServer:
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     secret_file = workdir / "shared_secret"
@@ -236,6 +249,7 @@ def _start_synapse(port: int, workdir: Path, timeout: float) -> SynapseServer:
         proc = subprocess.Popen(
             [sys.executable, "-m", "synapse.app.homeserver", "-c", str(config_file)],
             cwd=workdir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            process_group=0 if own_group else None,
         )
     base_url = f"http://127.0.0.1:{port}"
     _wait_healthy(f"{base_url}/health", proc, timeout, [out_path, workdir / "homeserver.log"], "Synapse")
@@ -317,20 +331,30 @@ class MastodonMock(_Server):
 
 
 def start_mastodon_mock(port: int | None = None, timeout: float = 30,
-                        log_path: Path | None = None) -> MastodonMock:
-    """Run ``mastodon_mock serve --in-memory`` on 127.0.0.1 and wait for /health."""
-    return _retry_port_clash(_start_mastodon_mock, port, timeout, log_path)
+                        log_path: Path | None = None, db_path: Path | None = None,
+                        own_group: bool = False) -> MastodonMock:
+    """Run ``mastodon_mock serve`` on 127.0.0.1 and wait for /health: in memory, or with its SQLite
+    file at ``db_path`` (kept across restarts: accounts, tokens, statuses). ``own_group``: a process
+    group of its own, so a Ctrl-C in the terminal reaches only the parent, which stops it in order."""
+    return _retry_port_clash(_start_mastodon_mock, port, timeout, log_path, db_path, own_group)
 
 
-def _start_mastodon_mock(port: int, timeout: float, log_path: Path | None) -> MastodonMock:
+def _start_mastodon_mock(port: int, timeout: float, log_path: Path | None, db_path: Path | None = None,
+                         own_group: bool = False) -> MastodonMock:
     # cwd is a fresh directory: the mock would read ./.mastodon_mock.toml or ./pyproject.toml.
     cwd = Path(tempfile.mkdtemp(prefix="mastodon-mock-"))
     log_path = log_path or cwd / "mock.log"
+    store = ["--in-memory"]
+    if db_path is not None:
+        config = cwd / "mastodon_mock.toml"
+        config.write_text(f"[database]\npath = {json.dumps(str(Path(db_path).resolve()))}\n")
+        store = ["--config", str(config)]
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mastodon_mock", "serve", "--in-memory", "--host", "127.0.0.1",
+            [sys.executable, "-m", "mastodon_mock", "serve", *store, "--host", "127.0.0.1",
              "--port", str(port), "--log-level", "warning"],
             cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            process_group=0 if own_group else None,
         )
     base_url = f"http://127.0.0.1:{port}"
     try:

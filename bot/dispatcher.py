@@ -22,6 +22,8 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+DONE, ANSWERED = "done", "answered"  # what dispatch made of a command
+
 
 @dataclass(frozen=True)
 class DispatchSettings:
@@ -104,6 +106,7 @@ class Dispatcher:
         self.is_safe_space = is_safe_space  # async room_id -> bool (role "safespace"); None: no safe spaces
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
         self.hints = None  # commands/help.Help once bound: what to say to '!word' that names no command
+        self.followups = None  # commands/awareness.Awareness once bound: a reporter writing back in a direct chat
 
     async def context(self, ev: Incoming, is_dm: bool) -> Ctx:
         lang = await self.language_of(ev.room_id)
@@ -123,50 +126,65 @@ class Dispatcher:
         to if it reads_reply (both may call the network). A failure here only logs: the command runs."""
         text = self.command_text(ev.body, is_dm)
         cmd, _ = self.registry.lookup(text.split("\n")[0].split()) if text else (None, 0)
-        if cmd is None:
+        # in a direct chat a reply may be a reporter writing back (Awareness.follow_up reads ctx.replied)
+        wants_reply = bool(ev.reply_to) and ((cmd is not None and cmd.reads_reply) or (is_dm and
+                                                                                      self.followups is not None))
+        if cmd is None and not wants_reply:
             return None
         try:
-            await cmd.owner.before_command(cmd, ev)
-            if cmd.reads_reply and ev.reply_to:
-                return await self.chat.get_event(ev.room_id, ev.reply_to)
+            if cmd is not None:
+                await cmd.owner.before_command(cmd, ev)
+            if wants_reply:
+                return await self.chat.get_event(ev.room_id, ev.reply_to)  # type: ignore[arg-type]
         except Exception:  # noqa: BLE001 - the command goes on with what it has (no picture, known limits)
-            log.warning("could not prepare command %s (event %s)", cmd.name, ev.event_id, exc_info=True)
+            log.warning("could not prepare event %s", ev.event_id, exc_info=True)
         return None
 
-    async def dispatch(self, ev: Incoming, is_dm: bool, replied: Incoming | None = None) -> bool:
-        """Handle a text message; False if it was no command for us."""
+    def named_command(self, body: str, is_dm: bool) -> Command | None:
+        """The command a text names (with its `!`, or in a direct chat without), else None."""
+        text = self.command_text(body, is_dm)
+        return self.registry.lookup(text.split("\n")[0].split())[0] if text else None
+
+    async def dispatch(self, ev: Incoming, is_dm: bool, replied: Incoming | None = None) -> str | None:
+        """Handle a text message: None if it was no command for us, else DONE (the command went
+        through) or ANSWERED (refused, an error, unknown, too late: an edit may still fix it)."""
         text = self.command_text(ev.body, is_dm)
         if not text:
-            return False
+            return None
         first, *more = text.split("\n")
         words = first.split()
         cmd, used = self.registry.lookup(words)
         hint = self.hints.hint(words) if cmd is None and self.hints is not None else None
         if cmd is None and hint is None and not is_dm:
-            return False  # another bot's command in a shared room
+            return None  # another bot's command in a shared room
         # old messages and floods get no answer, also not "unknown command"
         if self.clock.now() - ev.ts > self.settings.catch_up:
             log.info("not answering command %s in %s: older than the catch-up window (%d min)",
                      ev.event_id, ev.room_id, self.settings.catch_up.total_seconds() // 60)
-            return True
+            return ANSWERED
         verdict = self.limiter.check(ev.sender)
         ctx = await self.context(ev, is_dm)
+        ctx.replied = replied
         if verdict != "ok":
             if verdict == "warn":
                 await ctx.reply("error.rate_limited", seconds=int(self.settings.rate_window))
-            return True
+            return ANSWERED
         try:
             check_characters(text)  # first: even "unknown command" would repeat the broken text
         except UserError as err:
             await ctx.reply(err.key)
-            return True
+            return ANSWERED
+        # in a direct chat, what a reporter writes back to the awareness team (not a typed !command)
+        if (is_dm and self.followups is not None and not ev.body.lstrip().startswith("!")
+                and await self.followups.follow_up(ctx, ev, named_command=cmd is not None)):
+            return DONE
         if cmd is None:
             if hint is not None:  # a bare group word (!dienst) or a near-miss (!hlife)
                 await self.hints.answer(ctx, hint)
             else:
                 await ctx.reply("error.unknown_command", command=" ".join(words[:2]))
-            return True
-        ctx.command, ctx.replied = cmd, replied
+            return ANSWERED
+        ctx.command = cmd
         rest = first.split(None, used)[used] if len(first.split(None, used)) > used else ""
         try:
             async with self.db.savepoint():
@@ -179,7 +197,9 @@ class Dispatcher:
             ref = error_ref()
             log.exception("internal error ref=%s in command %s (event %s)", ref, cmd.name, ev.event_id)
             await ctx.reply_rich(ctx.rich("error.internal", ref=ref))  # ref= of reply() names the outbox row
-        return True
+        else:
+            return DONE
+        return ANSWERED
 
     async def reply_error(self, ctx: Ctx, cmd: Command, err: UserError) -> None:
         params = dict(err.params)
@@ -195,8 +215,10 @@ class Dispatcher:
         return usage(cmd, cmd.shown_name(lang), lambda label: self.i18n.t(lang, "arg." + label), lang)
 
     async def _check_allowed(self, cmd: Command, ctx: Ctx) -> None:
-        if cmd.where == "dm" and not ctx.is_dm:
-            raise UserError("error.dm_only", usage=False)
+        if cmd.where == "dm" and not ctx.is_dm:  # a command may say why, and how to reach the direct chat
+            key = "error.dm_only." + cmd.key
+            raise UserError(key if self.i18n.has(ctx.lang, key) else "error.dm_only", usage=False,
+                            bot=f"https://matrix.to/#/{ctx.chat.own_user_id}")
         if cmd.where == "room" and ctx.is_dm:
             raise UserError("error.room_only", usage=False)
         if cmd.stores_text and self.is_safe_space is not None and await self.is_safe_space(ctx.room_id):

@@ -189,6 +189,7 @@ class Command:
     stores_text: bool = False  # keeps what members typed (titles, options, names): refused in safe spaces
     prose: bool = False  # free text in someone's own words (a report): "Ort: Kneipe" is text, only "nmae:" asks
     reads_reply: bool = False  # needs the event it replies to (ctx.replied, fetched before the transaction)
+    applies_edits: bool = False  # reads edits of its own message once it went through (!post drafts)
     owner: Any = None  # the feature instance, bound at registration
     names: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -205,8 +206,8 @@ class Command:
 
 
 def command(name: str, aliases: list[str] | None = None, *, who: str = "all", where: str = "any",
-            stores_text: bool = False, prose: bool = False,
-            reads_reply: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            stores_text: bool = False, prose: bool = False, reads_reply: bool = False,
+            applies_edits: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a feature method as a chat command; the signature is parsed once, here.
 
     `stores_text`: the command keeps text members typed (a poll's title and options, a duty's
@@ -219,7 +220,7 @@ def command(name: str, aliases: list[str] | None = None, *, who: str = "all", wh
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         func.__plenum_command__ = Command(  # type: ignore[attr-defined]
             name=name, aliases=aliases or [], func=func, params=_params(func), who=who, where=where,
-            stores_text=stores_text, prose=prose, reads_reply=reads_reply,
+            stores_text=stores_text, prose=prose, reads_reply=reads_reply, applies_edits=applies_edits,
         )
         return func
 

@@ -149,11 +149,13 @@ class MastodonPublisher:
         )
         return PublishedStatus(id=str(status["id"]), url=status.get("url") or status.get("uri") or "")
 
-    async def delete_status(self, status_id: str) -> None:
+    async def delete_status(self, status_id: str) -> bool:
         try:
             await self._call("delete status", lambda c: c.status_delete(status_id), gone_ok=True)
         except _Gone:
             log.info("%s: status %s was already deleted", self.name, status_id)
+            return False
+        return True
 
     async def mentions(self, since_id: str | None) -> list[Mention]:
         """Mentions (replies included) newer than since_id, oldest first.

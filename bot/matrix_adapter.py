@@ -12,7 +12,6 @@ import io
 import json
 import logging
 import os
-import re
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +27,7 @@ from nio.store import DefaultStore
 
 from bot.config import Config
 from bot.crosssign import CrossSignError, Homeserver, ensure_cross_signed, write_status
+from bot.incoming import incoming_from_source, strip_reply_fallback  # noqa: F401 - re-exported
 from bot.ports import Incoming, RoomInfo, SendRefused
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ LEGACY_ROOM_VERSIONS = {str(v) for v in range(1, 12)}
 PERMANENT_ERRCODES = {"M_TOO_LARGE", "M_FORBIDDEN", "M_BAD_JSON", "M_NOT_JSON", "M_INVALID_PARAM"}
 PERMANENT_STATUSES = {400, 403, 404}  # only with a Matrix errcode: a proxy's 404 page while Synapse restarts is not
 GAP_PAGES = 10  # at most 1,000 events are fetched back to fill one limited timeline
-_PILL = re.compile(r'href="https://matrix\.to/#/(@[^"?/]+)')
 CREATED_TYPE = "org.plenum.created"  # state event naming the outbox row that created a room (see created_room)
 STATE_TYPES = ("m.room.create", "m.room.power_levels", "m.room.join_rules", CREATED_TYPE)
 
@@ -75,48 +74,19 @@ def _ts(ms: int | None) -> datetime:
     return datetime.fromtimestamp((ms or 0) / 1000, tz=timezone.utc)
 
 
-def strip_reply_fallback(body: str) -> str:
-    """Remove the '> quoted' lines older clients put in front of a reply's body."""
-    if not body.startswith("> "):
-        return body
-    lines = body.split("\n")
-    i = 0
-    while i < len(lines) and lines[i].startswith(">"):
-        i += 1
-    return "\n".join(lines[i:]).lstrip("\n")
-
-
 def to_incoming(room_id: str, event: Any) -> Incoming | None:
-    """nio event -> plain Incoming; None for what the bot cannot read (undecryptable, malformed)."""
+    """nio event -> plain Incoming (bot/incoming.py reads it); None for what the bot cannot read
+    (undecryptable, malformed). A decrypted event's source holds the cleartext, with nio's copy of
+    the relation from the encrypted envelope."""
     if isinstance(event, MegolmEvent):
         log.warning("could not decrypt event %s in %s", event.event_id, room_id)
         return None
-    source = getattr(event, "source", None) or {}
-    event_type = source.get("type")
-    event_id = getattr(event, "event_id", None) or source.get("event_id")
-    sender = getattr(event, "sender", None) or source.get("sender")
-    if not event_type or not event_id or not sender:
-        return None
-    content = source.get("content") or {}
-    if not isinstance(content, dict):
-        return None
-    relates = content.get("m.relates_to") or {}
-    reply_to = (relates.get("m.in_reply_to") or {}).get("event_id") if isinstance(relates, dict) else None
-    body = content.get("body") if isinstance(content.get("body"), str) else ""
-    if reply_to:
-        body = strip_reply_fallback(body)
-    mentions = set((content.get("m.mentions") or {}).get("user_ids") or []) if isinstance(
-        content.get("m.mentions"), dict) else set()
-    if isinstance(content.get("formatted_body"), str):
-        mentions |= set(_PILL.findall(content["formatted_body"]))
-    ts = getattr(event, "server_timestamp", None) or source.get("origin_server_ts")
-    unsigned = source.get("unsigned") if isinstance(source.get("unsigned"), dict) else {}
-    prev = unsigned.get("prev_content") if isinstance(unsigned.get("prev_content"), dict) else {}
-    return Incoming(room_id=room_id, event_id=event_id, sender=sender, ts=_ts(ts), type=event_type,
-                    content=content, body=body, msgtype=content.get("msgtype", "") or "",
-                    reply_to=reply_to, mentions=tuple(sorted(m for m in mentions if isinstance(m, str))),
-                    state_key=source.get("state_key"), redacts=source.get("redacts"),
-                    prev_membership=prev.get("membership") if event_type == "m.room.member" else None)
+    source = dict(getattr(event, "source", None) or {})
+    source.setdefault("event_id", getattr(event, "event_id", None))
+    source.setdefault("sender", getattr(event, "sender", None))
+    if source.get("origin_server_ts") is None:
+        source["origin_server_ts"] = getattr(event, "server_timestamp", None)
+    return incoming_from_source(room_id, source)
 
 
 class MatrixAdapter:
@@ -130,6 +100,7 @@ class MatrixAdapter:
         self._state: dict[str, dict[str, dict[str, Any]]] = {}  # room -> type -> content/sender
         self._filter_salt = secrets.token_hex(4)
         self._filter_id: str | None = None  # the sync filter, uploaded once per process
+        self._just_joined: set[str] = set()  # joined on invitation, not yet in a sync's rooms
 
     # ------------------------------------------------------------------ login
     async def login(self) -> None:
@@ -324,10 +295,14 @@ class MatrixAdapter:
     async def join(self, room_id: str) -> bool:
         assert self.client is not None
         resp = await self.client.join(room_id)
-        return not isinstance(resp, JoinError)
+        if isinstance(resp, JoinError):
+            return False
+        self._just_joined.add(room_id)  # nio lists the room only after the next sync brings it
+        return True
 
     async def decline(self, room_id: str) -> None:
         assert self.client is not None
+        self._just_joined.discard(room_id)
         await self.client.room_leave(room_id)
 
     # ------------------------------------------------------------------ Chat port
@@ -353,7 +328,10 @@ class MatrixAdapter:
                         power_levels=dict(pl_raw))
 
     async def joined_rooms(self) -> list[str]:
-        return list(self.client.rooms) if self.client else []
+        if self.client is None:
+            return []
+        self._just_joined -= set(self.client.rooms)
+        return [*self.client.rooms, *sorted(self._just_joined)]
 
     async def send(self, room_id: str, type: str, content: dict[str, Any], txn_id: str) -> str:
         assert self.client is not None

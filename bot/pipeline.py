@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
-from bot.dispatcher import Dispatcher
+from bot.dispatcher import DONE, Dispatcher
 from bot.errors import error_ref
 from bot.feature import Feature
+from bot.incoming import edit_target, mentions_of, text_of
 from bot.messenger import caused_by
 from bot.ports import Chat, Clock, Incoming
-from storage.core import DirectRooms, HandledEvents, Rooms
+from storage.core import OUTCOME_DONE, OUTCOME_NONE, OUTCOME_TOLD, DirectRooms, HandledEvents, Rooms
 from storage.db import Database, is_outage
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,10 @@ class Pipeline:
         info = await self.chat.room_info(ev.room_id)
         is_dm = bool(info and info.is_direct)
         text = ev.type == "m.room.message" and ev.msgtype == "m.text"
-        replied = await self.dispatcher.prepare(ev, is_dm) if text else None  # network: before the transaction
+        target = edit_target(ev.content) if text else None
+        # network reads happen before the transaction: what a command replies to, the message an edit fixes
+        replied = await self.dispatcher.prepare(ev, is_dm) if text and target is None else None
+        original = await self._edited(ev, is_dm, target) if target is not None else None
         try:
             # a refused answer is reported where it was caused; as a reply to a message, not to a reaction
             async with self.db.transaction(), caused_by(ev.room_id, ev.event_id if ev.type == "m.room.message"
@@ -90,10 +95,11 @@ class Pipeline:
                     return
                 if is_dm:
                     await self.dms.remember(ev.sender, ev.room_id)
-                relation = ev.content.get("m.relates_to") or {}
-                is_edit = isinstance(relation, dict) and relation.get("rel_type") == "m.replace"
-                if ev.type == "m.room.message" and ev.msgtype == "m.text" and not is_edit:
-                    if await self.dispatcher.dispatch(ev, is_dm, replied):
+                if text:
+                    if target is None:
+                        if await self._dispatch(ev, is_dm, replied):
+                            return
+                    elif await self._dispatch_edit(ev, is_dm, target, original):
                         return
                 features = self.routes.get(ev.type, ())
                 ctx = await self.dispatcher.context(ev, is_dm) if features else None
@@ -106,3 +112,48 @@ class Pipeline:
                                       ev.event_id)
         finally:
             self.after_commit()
+
+    async def _dispatch(self, ev: Incoming, is_dm: bool, replied: Incoming | None = None) -> bool:
+        outcome = await self.dispatcher.dispatch(ev, is_dm, replied)
+        if outcome == DONE:
+            await self.handled.set_outcome(ev.event_id, OUTCOME_DONE)
+        return outcome is not None
+
+    async def _edited(self, ev: Incoming, is_dm: bool, target: str) -> Incoming | None:
+        """The message an edit changes, if its new text names a command (read before the transaction)."""
+        new = ev.content.get("m.new_content")
+        if not isinstance(new, dict) or self.dispatcher.named_command(text_of(new, replying=False), is_dm) is None:
+            return None
+        return await self.chat.get_event(ev.room_id, target)
+
+    async def _dispatch_edit(self, ev: Incoming, is_dm: bool, target: str, original: Incoming | None) -> bool:
+        """An edit whose new text is a command that did not go through yet (a typo, an unknown word,
+        an error) is that command, answered as a reply to the edited message; the original is then
+        done, so a second edit does nothing. An edit of a command that went through is not applied
+        (said once), unless the command reads its own edits (!post). True if nothing else may act."""
+        new = ev.content.get("m.new_content")
+        if not isinstance(new, dict) or new.get("msgtype", "m.text") != "m.text":
+            return False
+        body = text_of(new, replying=False)
+        cmd = self.dispatcher.named_command(body, is_dm)
+        if cmd is None:
+            return False
+        outcome = await self.handled.outcome(target)
+        if outcome is not None and outcome != OUTCOME_NONE and (cmd.applies_edits or outcome == OUTCOME_TOLD):
+            return False
+        if original is None or original.sender != ev.sender:
+            return False  # only the author's own edit counts (a homeserver does not check that)
+        if outcome == OUTCOME_DONE:
+            await self.handled.set_outcome(target, OUTCOME_TOLD)
+            ctx = await self.dispatcher.context(replace(ev, event_id=target), is_dm)
+            await ctx.reply("error.edit_not_applied")
+            return True
+        joined = await self.rooms.joined_at(ev.room_id)
+        if joined is not None and original.ts < joined:
+            return False
+        relates = original.content.get("m.relates_to")
+        content = {**new, **({"m.relates_to": relates} if isinstance(relates, dict) else {})}
+        as_command = replace(ev, event_id=target, content=content, body=body, reply_to=original.reply_to,
+                             mentions=tuple(sorted(mentions_of(new))))
+        await self.handled.mark(target, ev.room_id, self.clock.now(), direct=is_dm)  # if it never was
+        return await self._dispatch(as_command, is_dm)

@@ -7,18 +7,29 @@ messages that tie a report number to the reporter's direct chat are private outb
 (storage.core.private_ref): deleted the moment they are delivered, so no row and no job time
 says when a report or an answer passed through a direct chat. `name: yes` names the reporter
 on purpose.
+
+The reporter can write back (`follow_up`, asked by the dispatcher for a direct chat's messages
+without `!`): a Matrix reply to the bot's message about report #N (the number rides in that
+message's content, REPORT_FIELD), or a message that names no command within FOLLOW_UP_DAYS of the
+team's latest answer to one of their reports (found through the keyed route), reaches the awareness
+room as a message on #N, never with a name.
 """
 from __future__ import annotations
+
+from datetime import timedelta
 
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Number, Setting, Text, User, YesNo, command
-from bot.render import Rich
+from bot.ports import Incoming
+from bot.render import Rich, message_content
 from bot.voice import Voice
 from commands.spacebook import SpaceBook, SpaceName
-from storage.core import DirectRooms, private_ref
+from storage.core import DirectRooms, day_of, private_ref
 from storage.safespace import Admissions, Reports, Request, Requests, SafeSpaces
 
+REPORT_FIELD = "org.plenum.report"  # the report number in the bot's messages about it in a direct chat
+FOLLOW_UP_DAYS = 7  # a plain message this soon after the team's answer continues that report
 
 
 class Awareness(Feature):
@@ -105,8 +116,9 @@ class Awareness(Feature):
         # No reply_to and no mention: nothing in the event points back at the direct chat.
         # whole: a report that cannot reach the team unabridged is refused (TooLarge rolls back its number)
         await ctx.messenger.send(awareness, message, ref=private_ref(), whole=True)
-        await ctx.reply("awareness.report_sent_named" if name else "awareness.report_sent", number=number,
-                        ref=private_ref())
+        await self._tell_reporter(ctx, ctx.room_id, number, ctx.rich(
+            "awareness.report_sent_named" if name else "awareness.report_sent", number=number),
+            reply_to=ctx.event_id)
 
     @command("answer", aliases=["antworten", "antwort"], where="room")
     async def answer(self, ctx: Ctx, number: Number, text: Text):
@@ -120,10 +132,59 @@ class Awareness(Feature):
         lang = await self.voice.lang(dm_room) if dm_room else self.voice.default_language
         message = self.voice.rich(lang, "awareness.answer_dm", number=number, text=text)
         if dm_room is not None:  # whole: the reporter gets the team's answer unabridged, or the team is told
-            await ctx.messenger.send(dm_room, message, ref=private_ref(), whole=True)
+            await self._tell_reporter(ctx, dm_room, number, message)
         else:
             await ctx.messenger.dm(reporter, message, ref=private_ref(), whole=True)
+        await self.reports.mark_answered(number, day_of(ctx.now))
         await ctx.reply("awareness.answer_sent", number=number)
+
+    # ------------------------------------------------------------------ the reporter writes back
+    async def _tell_reporter(self, ctx: Ctx, dm_room: str, number: int, rich: Rich, *,
+                             reply_to: str | None = None) -> None:
+        """A message about report #number in the reporter's direct chat, carrying the number in its
+        content (REPORT_FIELD), so a Matrix reply to it is known to belong to that report: the link
+        lives in the direct chat's own timeline, never in the database. A private outbox row."""
+        content = message_content(rich, reply_to=reply_to, budget=None)
+        content[REPORT_FIELD] = number
+        await ctx.messenger.send_event(dm_room, "m.room.message", content, ref=private_ref())
+
+    async def follow_up(self, ctx: Ctx, ev: Incoming, named_command: bool) -> bool:
+        """A reporter's message in their direct chat that belongs to a report goes to the awareness room,
+        without their name: a Matrix reply to a message about the report (always), or a message that
+        names no command within FOLLOW_UP_DAYS of the team's latest answer to one of their reports.
+        True if it was taken."""
+        number = await self._replied_report(ctx, ev)
+        if number is None and not named_command:
+            since = day_of(ctx.now - timedelta(days=FOLLOW_UP_DAYS))
+            number = await self.reports.latest_answered(ev.sender, since)
+        if number is None:
+            return False
+        awareness = await self.book.awareness_room()
+        if awareness is None:
+            return False
+        lang = await self.voice.lang(awareness)
+        message = self.voice.rich(lang, "awareness.follow_up", number=number, text=ev.body.strip())
+        try:  # TooLarge is raised before anything is queued
+            await ctx.messenger.send(awareness, message, ref=private_ref(), whole=True)
+        except UserError as err:
+            await ctx.reply(err.key, ref=private_ref(), **err.params)
+            return True
+        await self._tell_reporter(ctx, ctx.room_id, number, ctx.rich("awareness.follow_up_sent", number=number),
+                                  reply_to=ctx.event_id)
+        return True
+
+    async def _replied_report(self, ctx: Ctx, ev: Incoming) -> int | None:
+        """The report a Matrix reply refers to: the bot's message it answers carries the number, and the
+        keyed route must say the report is the sender's own."""
+        if not ev.reply_to:
+            return None
+        target = ctx.replied  # read before the transaction (Dispatcher.prepare)
+        if target is None or target.sender != ctx.chat.own_user_id:
+            return None
+        number = target.content.get(REPORT_FIELD)
+        if not isinstance(number, int) or isinstance(number, bool):
+            return None
+        return number if await self.reports.is_theirs(number, ev.sender) else None
 
     async def _everyone(self, ctx: Ctx) -> set[str]:
         """Candidates for a report's keyed reference: everyone in a room with the bot."""

@@ -315,8 +315,17 @@ class Publishing:
                 parts = await self.posts.sent_parts(post_id, online=True)
                 if publisher is None:
                     raise _Unusable("no_account")
+                gone = 0  # parts that were no longer there (deleted on Mastodon, a test server reset)
                 for part in reversed(parts):  # replies first, so no part is left pointing at nothing
-                    await self._call(lambda s=part.status_id: publisher.delete_status(s))
+                    tries: list[int] = []
+
+                    async def delete(status_id: str = part.status_id, tries: list[int] = tries) -> bool:
+                        tries.append(1)
+                        return await publisher.delete_status(status_id)
+
+                    # a 404 after a failed first try may be our own first try's doing: that one counts as deleted
+                    if not await self._call(delete) and len(tries) == 1:
+                        gone += 1
                     async with self.db.transaction():
                         await self.posts.mark_part_deleted(post_id, part.idx)
             except Exception as exc:  # noqa: BLE001 - nothing may leave the post in `deleting` without a word
@@ -324,7 +333,13 @@ class Publishing:
                 return
             async with self.db.transaction():
                 await self.posts.set_state(post_id, "deleted")
-                await self.voice.say(post.room_id, "post.deleted", len(parts), id=post_id, reply_to=reply_to)
+                if gone == len(parts):  # not "deleted": it was not this command that removed it
+                    await self.voice.say(post.room_id, "post.deleted_gone", id=post_id, reply_to=reply_to)
+                elif gone:
+                    await self.voice.say(post.room_id, "post.deleted_partly_gone", len(parts), id=post_id, gone=gone,
+                                         reply_to=reply_to)
+                else:
+                    await self.voice.say(post.room_id, "post.deleted", len(parts), id=post_id, reply_to=reply_to)
 
     async def _delete_failed(self, post: Post, exc: Exception, reply_to: str | None) -> None:
         """Say why, and leave the post where !delete can be tried again (published, or failed if never whole)."""

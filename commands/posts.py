@@ -89,7 +89,7 @@ class PostsFeature(Feature):
                            self.drafts.required, lang=ctx.lang, tz=ctx.tz)
 
     # ------------------------------------------------------------------ drafting
-    @command("post", aliases=["beitrag"], who="organiser", where="room", reads_reply=True)
+    @command("post", aliases=["beitrag"], who="organiser", where="room", reads_reply=True, applies_edits=True)
     async def post(self, ctx: Ctx, text: Text = None, at: Setting[When] = None, cw: Setting[ContentWarning] = None,
                    visibility: Setting[Visibility] = None, language: Setting[LanguageCode] = None,
                    account: Setting[Word] = None):

@@ -62,6 +62,11 @@ MIGRATIONS = [
         "ALTER TABLE outbox ADD COLUMN needs_ref TEXT",
         "ALTER TABLE outbox ADD COLUMN result TEXT",
     ),
+    (  # step 7
+        # whether a command event was answered without an error: an edit of one that was not (a typo,
+        # an error) is handled as the command; one flag per handled mark, pruned with it
+        "ALTER TABLE handled_events ADD COLUMN outcome INTEGER NOT NULL DEFAULT 0",
+    ),
 ]
 
 
@@ -110,6 +115,10 @@ def day_of(at: datetime) -> int:
 DAY_MS = 86_400_000
 
 
+# handled_events.outcome (core's steps after the roles' ones, storage/schema.py)
+OUTCOME_NONE, OUTCOME_DONE, OUTCOME_TOLD = 0, 1, 2
+
+
 class HandledEvents:
     """Events already acted on; written in the same transaction as the effects.
 
@@ -135,6 +144,15 @@ class HandledEvents:
             (event_key(event_id), "" if direct else room_id, day_of(at)),
         )
         return n == 1
+
+    async def set_outcome(self, event_id: str, outcome: int) -> None:
+        """Note what became of a command event: DONE (answered without an error) or TOLD (done, and the
+        author was told once that an edit of it is not applied). Nothing else is kept about it."""
+        await self.db.execute("UPDATE handled_events SET outcome = ? WHERE event_id = ?", (outcome, event_key(event_id)))
+
+    async def outcome(self, event_id: str) -> int | None:
+        """None: never marked; NONE: marked but no command that went through (plain text, an error)."""
+        return await self.db.fetchval("SELECT outcome FROM handled_events WHERE event_id = ?", (event_key(event_id),))
 
     async def prune(self, before: datetime) -> int:
         return await self.db.execute_rowcount("DELETE FROM handled_events WHERE handled_at < ?", (to_ms(before),))

@@ -36,6 +36,13 @@ MIGRATIONS = [
         " PRIMARY KEY (room_id, user_id))",
         "CREATE TABLE speakers_rounds (room_id TEXT PRIMARY KEY, last_list TEXT)",
     ),
+    (
+        # a report's latest answer: the day (never finer) and its place in the order of answers, so a
+        # reporter's plain message in the direct chat soon after goes to that report. Nothing here
+        # names the reporter or their direct chat; the keyed route still decides whose report it is.
+        "ALTER TABLE safespace_reports ADD COLUMN answered_day INTEGER",
+        "ALTER TABLE safespace_reports ADD COLUMN answered_seq INTEGER",
+    ),
 ]
 
 
@@ -240,6 +247,26 @@ class Reports:
                 return user_id
         return None
 
+    async def mark_answered(self, report_id: int, day: int) -> None:
+        """The team answered report #id on `day` (epoch ms of a UTC midnight, storage.core.day_of)."""
+        await self.db.execute(
+            "UPDATE safespace_reports SET answered_day = ?,"
+            " answered_seq = (SELECT COALESCE(MAX(answered_seq), 0) + 1 FROM safespace_reports) WHERE id = ?",
+            (day, report_id))
+
+    async def latest_answered(self, user_id: str, since_day: int) -> int | None:
+        """user_id's report whose answer came last, if that was on since_day or later."""
+        rows = await self.db.fetchall(
+            "SELECT id, route FROM safespace_reports WHERE route IS NOT NULL AND answered_day >= ?"
+            " ORDER BY answered_seq DESC", (since_day,))
+        for r in rows:
+            if hmac.compare_digest(r["route"], self._route(r["id"], user_id)):
+                return r["id"]
+        return None
+
+    async def is_theirs(self, report_id: int, user_id: str) -> bool:
+        return await self.reporter(report_id, [user_id]) == user_id
+
     async def of_user(self, user_id: str) -> list[int]:
         rows = await self.db.fetchall("SELECT id, route FROM safespace_reports WHERE route IS NOT NULL ORDER BY id")
         return [r["id"] for r in rows if hmac.compare_digest(r["route"], self._route(r["id"], user_id))]
@@ -247,7 +274,8 @@ class Reports:
     async def erase_routes(self, user_id: str) -> list[int]:
         ids = await self.of_user(user_id)
         for report_id in ids:
-            await self.db.execute("UPDATE safespace_reports SET route = NULL WHERE id = ?", (report_id,))
+            await self.db.execute("UPDATE safespace_reports SET route = NULL, answered_day = NULL, answered_seq = NULL"
+                                  " WHERE id = ?", (report_id,))
         return ids
 
 

@@ -16,6 +16,7 @@ from bot.app import App, build_app
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.eventsize import MAX_EVENT_BYTES, canonical_json
+from bot.incoming import incoming_from_source
 from bot.ports import Incoming, RoomInfo, SendRefused
 
 BOT = "@plenum:test"
@@ -227,7 +228,14 @@ class FakeChat:
 
     async def get_event(self, room_id: str, event_id: str) -> Incoming | None:
         self._network("get_event")
-        return self.rooms[room_id].events.get(event_id) if room_id in self.rooms else None
+        if room_id not in self.rooms:
+            return None
+        found = self.rooms[room_id].events.get(event_id)
+        for s in self.sent if found is None else ():  # the bot's own messages, as a homeserver has them
+            if s.event_id == event_id and s.room_id == room_id:
+                return incoming_from_source(room_id, {"type": s.type, "event_id": s.event_id, "sender": self.own_user_id,
+                                                      "origin_server_ts": 0, "content": s.content})
+        return found
 
     async def relations(self, room_id: str, event_id: str, rel_type: str) -> list[Incoming]:
         self._network("relations")
@@ -277,6 +285,22 @@ class Conversation:
         if room in self.chat.rooms:
             self.chat.rooms[room].events[ev.event_id] = ev
         return ev
+
+    def matrix_event(self, sender: str, room: str, content: dict[str, Any], *, type: str = "m.room.message",
+                     ts: datetime | None = None) -> Incoming:
+        """An event as a client would send it, read by the adapter's own parser (bot/incoming.py):
+        reply fallbacks, formatted bodies and edits arrive as they do from a homeserver."""
+        ev = incoming_from_source(room, {"type": type, "event_id": f"$ev{next(self._ids)}", "sender": sender,
+                                         "origin_server_ts": int((ts or self.clock.now()).timestamp() * 1000),
+                                         "content": content})
+        assert ev is not None
+        if room in self.chat.rooms:
+            self.chat.rooms[room].events[ev.event_id] = ev
+        return ev
+
+    async def send_content(self, sender: str, room: str, content: dict[str, Any], **kw: Any) -> tuple[Incoming, list[Sent]]:
+        ev = self.matrix_event(sender, room, content, **kw)
+        return ev, await self.deliver(ev)
 
     async def deliver(self, ev: Incoming) -> list[Sent]:
         before = len(self.chat.sent)

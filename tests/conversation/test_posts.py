@@ -290,6 +290,21 @@ async def test_edit_with_a_bad_setting_explains(pconv):
     assert "Ein Konto „nirgends“ gibt es nicht" in answer.body
 
 
+async def test_post_refused_at_first_is_drafted_by_its_fixing_edit_and_later_edits_change_it(pconv):
+    cmd = pconv.event(ANNA, "!beitrag Treffen\nkonto: nirgends", ORGA)
+    [error] = await pconv.deliver(cmd)
+    assert "Ein Konto „nirgends“ gibt es nicht" in error.body
+
+    def edit(text: str) -> dict:
+        return {"msgtype": "m.text", "body": f"* {text}", "m.new_content": {"msgtype": "m.text", "body": text},
+                "m.relates_to": {"rel_type": "m.replace", "event_id": cmd.event_id}}
+    [draft] = await pconv.say(ANNA, "* !beitrag Treffen", ORGA, content=edit("!beitrag Treffen um 18 Uhr"))
+    assert draft.body.startswith("#1 – Vorschau") and draft.reply_to == cmd.event_id
+    [changed] = await pconv.say(ANNA, "* !beitrag Treffen", ORGA, content=edit("!beitrag Treffen um 19 Uhr"))
+    assert "Beitrag #1 geändert" in changed.body and "19 Uhr" in changed.body  # !post reads its own edits
+    assert "#2" not in (await pconv.reply(ANNA, "!beiträge", ORGA)).body
+
+
 async def test_redacting_the_post_message_cancels_it(pconv):
     cmd = pconv.event(ANNA, "!beitrag Doch nicht\num: 22.11.2026 18:00", ORGA)
     await pconv.deliver(cmd)

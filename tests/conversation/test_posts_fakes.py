@@ -92,12 +92,15 @@ class FakePublisher:
             await self.hang.wait()
         return PublishedStatus(status["id"], status["url"])
 
-    async def delete_status(self, status_id: str) -> None:
+    async def delete_status(self, status_id: str) -> bool:
         self._network("delete_status")
         if self.delete_faults:
             raise self.delete_faults.pop(0)
+        if status_id not in self.statuses:
+            return False  # like Mastodon: 404, deleted there already
         self.deleted.append(status_id)
         self.statuses.pop(status_id, None)
+        return True
 
     async def mentions(self, since_id: str | None) -> list[Mention]:
         self._network("mentions")

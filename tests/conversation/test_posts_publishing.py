@@ -240,6 +240,28 @@ async def test_delete_removes_every_part(pconv):
     assert "nichts auf Mastodon" in answer.body
 
 
+async def test_delete_of_a_status_gone_from_mastodon_says_so(pconv):
+    """Deleted by hand on Mastodon (or a test server that lost its data): not "deleted" by this command."""
+    await approved(pconv, "Lang genug für zwei Teile. " * 30)
+    await settle(pconv)
+    ids = [s["id"] for s in pconv.pub.live()]
+    pconv.pub.statuses.pop(ids[1])
+    cmd = pconv.event(ANNA, "!löschen 1", ORGA)
+    await pconv.deliver(cmd)
+    sent = await settle(pconv)
+    [answer] = [s for s in sent if s.reply_to == cmd.event_id]
+    assert "Beitrag #1 ist auf Mastodon gelöscht (2 Teile); 1 davon waren dort schon nicht mehr da." in answer.body
+    await pconv.reply(ANNA, "!beitrag Noch ein Beitrag", ORGA)
+    await pconv.reply(BEN, "!freigeben 2", ORGA)
+    await settle(pconv)
+    pconv.pub.statuses.clear()
+    cmd = pconv.event(ANNA, "!löschen 2", ORGA)
+    await pconv.deliver(cmd)
+    sent = await settle(pconv)
+    [answer] = [s for s in sent if s.reply_to == cmd.event_id]
+    assert answer.body == "Beitrag #2 war auf Mastodon schon nicht mehr da (dort gelöscht?). Ich führe ihn jetzt als gelöscht."
+
+
 async def test_delete_failure_is_reported_and_can_be_repeated(pconv):
     await approved(pconv)
     await settle(pconv)

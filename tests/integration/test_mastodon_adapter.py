@@ -256,11 +256,11 @@ async def test_thread_parts_are_chained_in_order(mock, account, publisher):
 
 async def test_delete_removes_the_status_and_tolerates_repeats(mock, account, publisher):
     posted = await publisher.post_status("Versehentlich gepostet", idempotency_key="ann-8")
-    await publisher.delete_status(posted.id)
+    assert await publisher.delete_status(posted.id) is True
     with pytest.raises(urllib.error.HTTPError) as caught:
         mock.status(posted.id)
     assert caught.value.code == 404
-    await publisher.delete_status(posted.id)  # already gone: no error
+    assert await publisher.delete_status(posted.id) is False  # already gone: no error, but the caller knows
     assert mock.statuses(account["id"]) == []
 
 

@@ -78,8 +78,10 @@ async def test_date_found_by_clicking_and_typing_is_fixed_at_deadline_with_calen
     table = await event_from(alice, room, bot.user_id, lambda s, t: t.startswith("📅 #1 Plenum"))
     assert content(table)["m.relates_to"]["m.in_reply_to"]["event_id"] == cmd
     maybe = await event_from(alice, room, bot.user_id, lambda s, t: t.startswith("🤔 Vielleicht"))
-    await event_from(alice, room, bot.user_id, lambda s, t: s["type"] == "m.reaction"
-                     and s["content"]["m.relates_to"]["event_id"] == maybe.event_id)  # keycaps offered
+    keycap = await event_from(alice, room, bot.user_id, lambda s, t: s["type"] == "m.reaction"
+                              and s["content"]["m.relates_to"]["event_id"] == maybe.event_id)  # keycaps offered
+    # with the table, not after a retry seconds later
+    assert src(keycap)["origin_server_ts"] - src(table)["origin_server_ts"] < 2000
     await react(bob, room, table.event_id, ONE)  # bob clicks "yes" to the first date
     await send(alice, room, "!abstimmen 1 1 2=vielleicht")
     edit = await event_from(alice, room, bot.user_id, lambda s, t: "bob" in t and "alice" in t

@@ -25,7 +25,7 @@ ROOMS = {
     AWARE: ([AWARE_MEMBER, ADMIN], {BOT: 100}, "Awareness"),
     ORGS: ([ORGANISER, ADMIN], {BOT: 100, ORGANISER: 50}, "Orga"),
 }
-REFUSALS = ("error.organisers_only", "error.dm_only", "error.room_only", "safespace.mark_who",
+REFUSALS = ("error.organisers_only", "error.dm_only", "error.dm_only.report", "error.room_only", "safespace.mark_who",
             "safespace.rules_who", "safespace.members_only", "safespace.not_a_safespace", "room.anchor_first_admin",
             "post.not_organisers_room", "post.safespace", "post.direct_admins_only", "post.not_announcements_room",
             "awareness.only_here", "room.not_in_safespace", "error.stores_text_in_safe_space")
