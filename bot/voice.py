@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.i18n import I18n
 from bot.messenger import Messenger
+from bot.names import Names
 from bot.ports import Chat
 from bot.render import Rich, fmt
 from bot.timeformat import format_date, format_weekday_date, format_when
@@ -51,6 +52,10 @@ class Voice:
     async def lang(self, room_id: str) -> str:
         """The room's language, else the configured default."""
         return await self.rooms.language(room_id) or self.default_language
+
+    async def names(self, room_id: str) -> Names:
+        """How people are named in room_id (display names; ids only to tell equal names apart)."""
+        return Names.of(await self.chat.room_info(room_id))
 
     def t(self, lang: str, key: str, n: int | None = None, **params: Any) -> str:
         return self.i18n.t(lang, key, n, **params)

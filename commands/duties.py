@@ -232,7 +232,7 @@ class DutyFeature(Feature):
         for slot in await self.turns.slots_after(duty.id, ctx.now, limit=count):
             users = [r.user_id for r in await self.turns.holders(duty.id, slot.occurrence, HOLDING)]
             when = self.voice.value(ctx.lang, Short(slot.occurrence, ctx.now))  # 26 months ahead: with year
-            entries.append(ctx.rich("duty.plan_line", when=when, users=who(users, ping=False)) if users
+            entries.append(ctx.rich("duty.plan_line", when=when, users=who(users, await self.voice.names(duty.room_id), ping=False)) if users
                            else ctx.rich("duty.plan_nobody", when=when))
         return entries
 

@@ -11,7 +11,8 @@ from bot.errors import UserError
 from bot.grammar import Converter, Line
 from bot.i18n import I18n
 from bot.converters import Day
-from bot.render import Rich, join, lines, mention, plain
+from bot.names import Names
+from bot.render import Rich, join, lines, plain
 from bot.voice import Short, Voice
 from commands.recurrence import WEEKDAY_NAMES, Recurrence, RecurrenceError, parse_recurrence
 from commands.duty_planner import Move
@@ -153,9 +154,9 @@ def describe(i18n: I18n, lang: str, rec: Recurrence | None) -> str:
     return rec.describe(lang) if rec is not None else i18n.t(lang, "duty.on_demand")
 
 
-def who(users: list[str | None], *, ping: bool) -> Rich:
-    """People as pills (pinged, in m.mentions) or as plain ids; forgotten people are a dash."""
-    return join([(mention(u) if ping else plain(u)) if u else plain("–") for u in users])
+def who(users: list[str | None], names: Names, *, ping: bool) -> Rich:
+    """People by name, as pills (pinged, in m.mentions) or as plain text; forgotten people are a dash."""
+    return join([(names.mention(u) if ping else names.plain(u)) if u else plain("–") for u in users])
 
 
 def typed_day(d: date) -> Callable[[str], str]:
@@ -213,10 +214,10 @@ class DutyFinder:
         return UserError("duty.unknown_dm" if ctx.is_dm else "duty.unknown_none", name=name, usage=False)
 
 
-def move_line(voice: Voice, lang: str, move: Move, ping: bool) -> Rich:
+def move_line(voice: Voice, lang: str, move: Move, ping: bool, names: Names) -> Rich:
     if move.to_users:
         return voice.rich(lang, "duty.moved", duty=move.duty.name, when=Short(move.occurrence),
-                          users=who(list(move.to_users), ping=ping))
+                          users=who(list(move.to_users), names, ping=ping))
     return voice.rich(lang, "duty.moved_nobody", duty=move.duty.name, when=Short(move.occurrence))
 
 
@@ -231,7 +232,8 @@ async def tell_moves(voice: Voice, ctx, moves: list[Move], *, reply_here: bool =
     for m in moves:
         if m not in here:
             elsewhere.setdefault(m.duty.room_id, []).append(m)
+    names = {room_id: await voice.names(room_id) for room_id in {m.duty.room_id for m in moves}}
     for room_id, ms in elsewhere.items():
-        await voice.send(room_id, lambda lang, ms=ms: lines(
-            [voice.rich(lang, "duty.moved_header")] + [move_line(voice, lang, m, True) for m in ms]))
-    return [move_line(voice, ctx.lang, m, m in here) for m in moves]
+        await voice.send(room_id, lambda lang, ms=ms, room_id=room_id: lines(
+            [voice.rich(lang, "duty.moved_header")] + [move_line(voice, lang, m, True, names[room_id]) for m in ms]))
+    return [move_line(voice, ctx.lang, m, m in here, names[m.duty.room_id]) for m in moves]

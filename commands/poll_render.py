@@ -1,6 +1,6 @@
 """How polls look: the tables that are edited in place, results whose first line names the winner,
-the native MSC3381 events. Built only from bot.render parts; names in tables and results never ping
-(`person`, no m.mentions), only `pill` does (nudges, a fixed meeting's attendees)."""
+the native MSC3381 events. Built only from bot.render parts; names in tables and results are plain
+text that never pings (`person`), only `pill` does (nudges, a fixed meeting's attendees)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.eventsize import CONTENT_BUDGET, fits
 from bot.feature import Ctx
-from bot.render import Rich, bold, fmt, join, lines, mention, plain, table
+from bot.render import Rich, bold, fmt, join, lines, plain, table
 from bot.timeformat import format_weekday_date, format_when
 from commands.pollcount import Standing, choosers
 from commands.pollrules import KEYCAPS
@@ -20,17 +20,16 @@ POLL_END = "org.matrix.msc3381.poll.end"
 TEXT = "org.matrix.msc1767.text"
 
 
-def pill(user_id: str) -> Rich:
-    """user_id as a pill named by its local part; it notifies (m.mentions)."""
-    return mention(user_id, user_id.lstrip("@").split(":")[0])
+def pill(ctx: Ctx, user_id: str) -> Rich:
+    """user_id as a pill labelled with their name in the room; it notifies (m.mentions)."""
+    return ctx.names.mention(user_id)
 
 
 def person(ctx: Ctx, user_id: str) -> Rich:
-    """A name that Element shows as a pill but that notifies nobody (not in m.mentions)."""
+    """The name as plain text: no link, notifies nobody."""
     if user_id.startswith(ANONYMOUS):
         return plain(ctx.t("polls.anonymous"))
-    named = pill(user_id)
-    return Rich(named.text, named.html)
+    return ctx.names.plain(user_id)
 
 
 MAX_NAMES = 30  # per cell; a big poll must still fit into one Matrix event (64 KiB)

@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from bot.feature import Ctx, Feature
 from bot.ports import Clock, Incoming
-from bot.render import mention
 from bot.scheduler import JobHandler, Scheduler
 from bot.voice import Voice
 from commands.duty_planner import WELCOME_NAMES, Planner
@@ -65,7 +64,7 @@ class WelcomeFeature(Feature):
         if buddy is None:
             await self.welcomes.add(ev.room_id, user, "nobody", ctx.now, duty_id=duty.id)
             target = await organisers_room(self.voice, ev.room_id)
-            await self.voice.say(target, "welcome.nobody", user=user, duty=duty.name,
+            await self.voice.say(target, "welcome.nobody", user=ctx.names.plain(user), duty=duty.name,
                                  room=await self.voice.room_name(ev.room_id))
             return
         await self.welcomes.add(ev.room_id, user, "buddy", ctx.now, buddy=buddy, duty_id=duty.id)
@@ -97,17 +96,20 @@ class WelcomeFeature(Feature):
                                               {**job.payload, "attempt": attempt})
             return
         await self.welcomes.set_chat_room(room_id, user, chat_room)
-        await self.voice.say(chat_room, "welcome.intro", lang=lang, newcomer=mention(user), buddy=mention(row.buddy),
-                             room=room_name)
+        names = await self.voice.names(room_id)  # as they are called in the room they share
+        await self.voice.say(chat_room, "welcome.intro", lang=lang, newcomer=names.mention(user),
+                             buddy=names.mention(row.buddy), room=room_name)
 
     async def my_data(self, user_id: str, ctx: Ctx):
         out = []
         for row in await self.welcomes.of_user(user_id):
             room = await self.voice.room_name(row.room_id)
+            names = await self.voice.names(row.room_id)
             if row.buddy == user_id:
-                out.append(ctx.rich("welcome.mydata_as_buddy", user=row.user_id, room=room))
+                out.append(ctx.rich("welcome.mydata_as_buddy", user=names.plain(row.user_id), room=room))
             else:
-                out.append(ctx.rich("welcome.mydata_" + row.kind, room=room, buddy=row.buddy or "–"))
+                out.append(ctx.rich("welcome.mydata_" + row.kind, room=room,
+                                    buddy=names.plain(row.buddy) if row.buddy else "–"))
         return out
 
     async def forget(self, user_id: str, ctx: Ctx):

@@ -53,7 +53,7 @@ async def test_latest_rating_replaces_the_earlier_one(conv):
     await conv.reply(BOB, "!abstimmen 1 0=10 1=0", ROOM)
     result = await conv.reply(ALICE, "!schliessen 1", ROOM)
     assert result.body.startswith("Ergebnis #1 „Was tun?“: den geringsten Widerstand hat 1. A (0 Punkte")
-    assert "1 Person hat bewertet: bob" in conv.chat.sent[-2].content.get("m.new_content", {}).get("body", "")
+    assert "1 Person hat bewertet: @bob:test" in conv.chat.sent[-2].content.get("m.new_content", {}).get("body", "")
 
 
 async def test_passive_solution_can_win_and_nobody_rating_is_said(conv):

@@ -65,12 +65,12 @@ async def test_typed_answers_update_the_table_without_pinging(conv):
     [edit] = edits(conv.chat.sent, table.event_id)
     new = edit.content["m.new_content"]
     assert edit.content["m.mentions"] == {} and new["m.mentions"] == {}
-    assert "✅ bob" in row(new["body"], 1) and "🤔 bob" in row(new["body"], 3)
-    assert 'href="https://matrix.to/#/@bob:test"' in new["formatted_body"]
+    assert "✅ @bob:test" in row(new["body"], 1) and "🤔 @bob:test" in row(new["body"], 3)
+    assert "matrix.to" not in new["formatted_body"]  # a table names people, it does not link or ping them
     assert "1 Person hat geantwortet." in new["body"]
     await conv.reply(BOB, "!abstimmen 1 2=ja", ROOM)  # replaces the earlier answer: 1 and 3 are no now
     body = edits(conv.chat.sent, table.event_id)[-1].content["m.new_content"]["body"]
-    assert "bob" not in row(body, 1) and "✅ bob" in row(body, 2) and "bob" not in row(body, 3)
+    assert "bob" not in row(body, 1) and "✅ @bob:test" in row(body, 2) and "bob" not in row(body, 3)
     assert "1 Person hat geantwortet." in body
 
 
@@ -80,10 +80,10 @@ async def test_clicking_numbers_answers_yes_and_maybe_and_taking_back_removes(co
     await conv.deliver(yes_click)
     await conv.deliver(react(conv, CAROL, maybe.event_id, "2\u20e3"))  # without the variation selector
     body = edits(conv.chat.sent, table.event_id)[-1].content["m.new_content"]["body"]
-    assert "✅ carol" in row(body, 1) and "🤔 carol" in row(body, 2)
+    assert "✅ @carol:test" in row(body, 1) and "🤔 @carol:test" in row(body, 2)
     await conv.deliver(conv.event(CAROL, "", ROOM, type="m.room.redaction", content={}, redacts=yes_click.event_id))
     body = edits(conv.chat.sent, table.event_id)[-1].content["m.new_content"]["body"]
-    assert "carol" not in row(body, 1) and "🤔 carol" in row(body, 2)
+    assert "carol" not in row(body, 1) and "🤔 @carol:test" in row(body, 2)
     other = await conv.say(CAROL, "", ROOM, type="m.reaction",
                            content={"m.relates_to": {"rel_type": "m.annotation", "event_id": table.event_id,
                                                      "key": "👍"}})
@@ -96,7 +96,7 @@ async def test_a_burst_of_clicks_becomes_one_edit(conv):
         await conv.app.pipeline.handle(react(conv, who, table.event_id, key))
     sent = await conv.advance(timedelta(0))
     [edit] = edits(sent, table.event_id)
-    assert "✅ bob, carol" in row(edit.content["m.new_content"]["body"], 1)
+    assert "✅ @bob:test, @carol:test" in row(edit.content["m.new_content"]["body"], 1)
 
 
 async def test_a_vote_while_the_previous_edit_is_being_sent_still_reaches_the_table(conv):
@@ -117,7 +117,7 @@ async def test_a_vote_while_the_previous_edit_is_being_sent_still_reaches_the_ta
     conv.chat.send = send
     sent = await conv.advance(timedelta(seconds=3))
     body = edits(sent, table.event_id)[-1].content["m.new_content"]["body"]
-    assert "✅ bob" in row(body, 1) and "✅ carol" in row(body, 2)
+    assert "✅ @bob:test" in row(body, 1) and "✅ @carol:test" in row(body, 2)
 
 
 async def test_deadline_closes_and_names_the_best_date_first(conv):
