@@ -13,6 +13,7 @@ from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Int, Items, Setting, command
 from bot.i18n import I18n
+from bot.numbers import format_number
 from bot.ports import Clock
 from bot.render import Rich, bullets, lines
 from bot.scheduler import JobHandler, Scheduler
@@ -78,7 +79,7 @@ class DutyFeature(Feature):
             rich += ctx.rich("duty.summary_remind",
                              remind=duration_text(i18n, ctx.lang, timedelta(minutes=duty.remind_minutes)))
         if duty.weight != 1:
-            rich += ctx.rich("duty.summary_weight", weight=f"{duty.weight:g}")
+            rich += ctx.rich("duty.summary_weight", weight=format_number(duty.weight, ctx.lang, 2))
         return rich
 
     # ------------------------------------------------------------------ create / edit / delete

@@ -9,6 +9,7 @@ from dateutil.relativedelta import relativedelta
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Int, command
+from bot.numbers import format_number
 from bot.render import lines, plain, table
 from bot.voice import Voice
 from commands.fairness import LOAD_STATUSES, spread
@@ -63,8 +64,8 @@ class StatsFeature(Feature):
         if rows:
             parts.append(table(headers, rows))
             hi, lo = max(load, key=lambda u: (load[u], u)), min(load, key=lambda u: (load[u], u))
-            parts.append(ctx.rich("duty.stats_spread", spread=f"{spread(load):g}", most=ctx.names.plain(hi),
-                                  most_load=f"{load[hi]:g}", least=ctx.names.plain(lo), least_load=f"{load[lo]:g}"))
+            parts.append(ctx.rich("duty.stats_spread", spread=format_number(spread(load), ctx.lang, 2), most=ctx.names.plain(hi),
+                                  most_load=format_number(load[hi], ctx.lang, 2), least=ctx.names.plain(lo), least_load=format_number(load[lo], ctx.lang, 2)))
         else:
             parts.append(ctx.rich("duty.stats_empty"))
         await ctx.reply_rich(lines(parts))

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.eventsize import CONTENT_BUDGET, fits
 from bot.feature import Ctx
+from bot.numbers import format_fixed, format_number
 from bot.render import Rich, bold, fmt, join, lines, plain, table
 from bot.timeformat import format_weekday_date, format_when
 from commands.pollcount import Standing, choosers
@@ -189,8 +190,8 @@ def consensus_table(ctx: Ctx, s: Standing) -> Rich:
     rows = []
     winners = set(r.winners) if not poll.is_open else set()
     for idx, opt in enumerate(r.options):
-        avg = "–" if opt.average is None else f"{opt.average:.1f}"
-        acc = "–" if opt.acceptance is None else f"{opt.acceptance:.0f} %"
+        avg = "–" if opt.average is None else format_fixed(opt.average, ctx.lang)
+        acc = "–" if opt.acceptance is None else format_number(opt.acceptance, ctx.lang, 0) + " %"
         flag = ctx.t("polls.consensus.flag") if opt.not_better_than_passive and s.ballots else ""
         mark = "★ " if idx in winners else ""
         rows.append([f"{mark}{idx}", poll.options[idx].label, str(opt.total), avg, acc, flag])
@@ -218,7 +219,7 @@ def consensus_first_line(ctx: Ctx, s: Standing) -> Rich:
     if len(r.winners) == 1:
         return plain(ctx.t("polls.consensus.winner", id=poll.id, title=poll.title,
                            option=numbered(ctx, poll, r.winners[0]), total=best.total,
-                           acceptance=f"{best.acceptance:.0f}"))
+                           acceptance=format_number(best.acceptance, ctx.lang, 0)))
     options = "; ".join(numbered(ctx, poll, i) for i in r.winners)
     return plain(ctx.t("polls.consensus.tie", id=poll.id, title=poll.title, options=options, total=best.total))
 

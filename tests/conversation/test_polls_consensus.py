@@ -30,9 +30,9 @@ async def test_lowest_total_resistance_wins_with_acceptance(conv):
     lines = result.body.split("\n")
     assert lines[0] == ("Ergebnis #1 „Wohin?“: den geringsten Widerstand hat 1. Lastenrad "
                         "(6 Punkte, Akzeptanz 80 %).")
-    assert cells(result.body, 0)[2:5] == ["24", "8.0", "20 %"]
-    assert cells(result.body, 1)[:5] == ["★ 1", "Lastenrad", "6", "2.0", "80 %"]
-    assert cells(result.body, 2)[2:5] == ["15", "5.0", "50 %"]
+    assert cells(result.body, 0)[2:5] == ["24", "8,0", "20 %"]
+    assert cells(result.body, 1)[:5] == ["★ 1", "Lastenrad", "6", "2,0", "80 %"]
+    assert cells(result.body, 2)[2:5] == ["15", "5,0", "50 %"]
     assert not any(c.startswith("⚠") for c in cells(result.body, 2))
 
 
