@@ -1,0 +1,68 @@
+"""German all the way (issue 16 item 5): every reply in the room's language, counts with their plural,
+numbers as the language writes them, no jargon in errors members see."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conversation import safespace_setup as ss
+from tests.conversation.conftest import ALICE, BOB, CAROL, ORGA, ROOM, ROOM_EN
+
+
+@pytest.fixture
+async def space(tmp_path):
+    c = await ss.start(tmp_path)
+    assert "Schutzraum Nr. 1" in (await c.reply(ss.ORGA, "!raum schutzraum", ss.SAFE)).body
+    yield c
+    await c.app.db.close()
+
+
+async def test_the_safe_space_welcome_speaks_the_language_of_the_direct_chat(space):
+    await space.reply(ORGA, "!regeln Respekt.", ss.SAFE)
+    assert "English" in (await space.reply(ss.ALICE, "room language en", ss.dm(ss.ALICE))).body
+    asked = await space.reply(ss.ALICE, "safespace join 1", ss.dm(ss.ALICE))
+    assert "!confirm" in asked.body
+    assert "invited" in (await space.reply(ss.ALICE, "confirm", ss.dm(ss.ALICE))).body
+    before = len(space.chat.in_room(ss.dm(ss.ALICE)))
+    await ss.member_event(space, ss.ALICE, ss.SAFE, "join")
+    [welcome] = space.chat.in_room(ss.dm(ss.ALICE))[before:]
+    assert welcome.body.startswith("Welcome to “FINTA*-Treff”!") and "Respekt." in welcome.body
+    assert "!accept" in welcome.body and "akzeptieren" not in welcome.body
+    assert "You can now write" in (await space.reply(ss.ALICE, "accept", ss.dm(ss.ALICE))).body
+
+
+async def test_a_german_direct_chat_gets_the_german_welcome(space):
+    await space.reply(ss.ALICE, "schutzraum beitreten 1", ss.dm(ss.ALICE))
+    await space.reply(ss.ALICE, "bestätigen", ss.dm(ss.ALICE))
+    before = len(space.chat.in_room(ss.dm(ss.ALICE)))
+    await ss.member_event(space, ss.ALICE, ss.SAFE, "join")
+    [welcome] = space.chat.in_room(ss.dm(ss.ALICE))[before:]
+    assert welcome.body.startswith("Willkommen in „FINTA*-Treff“!") and "!akzeptieren" in welcome.body
+
+
+def cells(body: str, row: int) -> list[str]:
+    """The cells of table row `row` (0 = first row under the rule line)."""
+    rows = body.split("\n")
+    start = next(i for i, line in enumerate(rows) if set(line) <= set("-+")) + 1
+    return [c.strip() for c in rows[start + row].split("|")]
+
+
+@pytest.mark.parametrize("room, command, vote, close, average", [
+    (ROOM, "!konsens Wohin? | Park", "!abstimmen 1 0=7 1=2", "!schliessen 1", "7,5"),
+    (ROOM_EN, "!consensus Where? | Park", "!vote 1 0=7 1=2", "!close 1", "7.5"),
+])
+async def test_averages_are_written_as_the_room_language_writes_numbers(conv, room, command, vote, close, average):
+    if room == ROOM_EN:
+        await conv.reply(ORGA, "!room language en", ROOM_EN)
+    await conv.reply(ORGA, command, room)
+    await conv.reply(ALICE, vote, room)
+    await conv.reply(BOB, vote.replace("0=7", "0=8"), room)
+    result = await conv.reply(ORGA, close, room)
+    assert cells(result.body, 0)[3] == average
+
+
+async def test_a_duty_weight_is_written_with_a_decimal_comma_in_german(conv):
+    created = await conv.reply(ORGA, "!dienst anlegen Kasse | jeden Dienstag 18 Uhr\ngewicht: 1,5", ROOM)
+    assert "Gewicht 1,5" in created.body
+    await conv.reply(ORGA, "!room language en", ROOM_EN)
+    created = await conv.reply(ORGA, "!duty create Cash | every Tuesday 18:00\nweight: 1,5", ROOM_EN)
+    assert "weight 1.5" in created.body
