@@ -136,9 +136,9 @@ def choice_table(ctx: Ctx, s: Standing) -> Rich:
 
 
 def rules_line(ctx: Ctx, poll: Poll) -> str:
-    quorum = str(poll.quorum) if poll.quorum else ctx.t("polls.rules.no_quorum")
+    quorum = ctx.t("polls.rules.quorum", poll.quorum) if poll.quorum else ctx.t("polls.rules.no_quorum")
     return ctx.t("polls.rules", majority=ctx.t("polls.majority." + poll.majority), quorum=quorum,
-                 choices=poll.max_choices)
+                 choices=ctx.t("polls.rules.choices", poll.max_choices))
 
 
 def choice_message(ctx: Ctx, s: Standing) -> Rich:
@@ -161,13 +161,14 @@ def choice_first_line(ctx: Ctx, s: Standing) -> Rich:
     r, poll = s.choice, s.poll
     assert r is not None
     base = {"id": poll.id, "title": poll.title, "majority": ctx.t("polls.majority." + poll.majority),
-            "quorum": poll.quorum or 0, "ballots": r.participation, "valid": r.valid_votes}
+            "quorum": ctx.t("polls.count.votes", poll.quorum or 0), "ballots": r.participation,
+            "valid": r.valid_votes}
     if poll.yesno:
-        base.update(yes=r.counts[0], no=r.counts[1], abstain=r.counts[2])
+        base.update(yes=r.counts[0], no=r.counts[1], abstain=ctx.t("polls.count.abstentions", r.counts[2]))
     if r.winner is not None:
         if poll.yesno:
             return plain(ctx.t("polls.poll.carried" if r.winner == 0 else "polls.poll.rejected", **base))
-        return plain(ctx.t("polls.poll.won", option=numbered(ctx, poll, r.winner), votes=r.counts[r.winner], **base))
+        return plain(ctx.t("polls.poll.won", r.valid_votes, option=numbered(ctx, poll, r.winner), votes=r.counts[r.winner], **base))
     if r.reason == "tie":
         key = "polls.poll.tie_motion" if poll.yesno else "polls.poll.tie"
         return plain(ctx.t(key, options="; ".join(numbered(ctx, poll, i) for i in r.leaders), **base))
@@ -180,7 +181,9 @@ def validity_line(ctx: Ctx, s: Standing) -> str:
     params = {"ballots": r.participation, "quorum": poll.quorum or 0, "valid": r.valid_votes,
               "abstentions": r.abstentions, "invalid": r.invalid,
               "majority": ctx.t("polls.majority." + poll.majority)}
-    return ctx.t("polls.validity." + r.reason, **params) + " " + ctx.t("polls.participation", **params)
+    counted = {**params, "abstentions": ctx.t("polls.count.abstentions", r.abstentions),
+               "valid": ctx.t("polls.count.valid", r.valid_votes)}
+    return ctx.t("polls.validity." + r.reason, **params) + " " + ctx.t("polls.participation", **counted)
 
 
 # --------------------------------------------------------------------------- consensing
@@ -218,10 +221,11 @@ def consensus_first_line(ctx: Ctx, s: Standing) -> Rich:
     best = r.options[r.winners[0]]
     if len(r.winners) == 1:
         return plain(ctx.t("polls.consensus.winner", id=poll.id, title=poll.title,
-                           option=numbered(ctx, poll, r.winners[0]), total=best.total,
+                           option=numbered(ctx, poll, r.winners[0]), total=ctx.t("polls.count.points", best.total),
                            acceptance=format_number(best.acceptance, ctx.lang, 0)))
     options = "; ".join(numbered(ctx, poll, i) for i in r.winners)
-    return plain(ctx.t("polls.consensus.tie", id=poll.id, title=poll.title, options=options, total=best.total))
+    return plain(ctx.t("polls.consensus.tie", id=poll.id, title=poll.title, options=options,
+                       total=ctx.t("polls.count.points", best.total)))
 
 
 # --------------------------------------------------------------------------- any poll

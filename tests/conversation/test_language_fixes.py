@@ -66,3 +66,54 @@ async def test_a_duty_weight_is_written_with_a_decimal_comma_in_german(conv):
     await conv.reply(ORGA, "!room language en", ROOM_EN)
     created = await conv.reply(ORGA, "!duty create Cash | every Tuesday 18:00\nweight: 1,5", ROOM_EN)
     assert "weight 1.5" in created.body
+
+
+async def english(conv) -> None:
+    await conv.reply(ORGA, "!room language en", ROOM_EN)
+
+
+async def test_one_abstention_is_singular_in_both_languages(conv):
+    await english(conv)
+    await conv.reply(ORGA, "!poll Motion?", ROOM_EN)
+    await conv.reply(ALICE, "!vote 1 yes", ROOM_EN)
+    await conv.reply(BOB, "!vote 1 abstain", ROOM_EN)
+    result = await conv.reply(ORGA, "!close 1", ROOM_EN)
+    assert result.body.startswith("Result #1: “Motion?” is carried (1 yes, 0 no, 1 abstention).")
+    assert "of which 1 abstention and 0 invalid; 1 valid vote." in result.body
+    await conv.reply(ORGA, "!umfrage Antrag?", ROOM)
+    await conv.reply(ALICE, "!abstimmen 2 nein", ROOM)
+    await conv.reply(BOB, "!abstimmen 2 enthaltung", ROOM)
+    result = await conv.reply(ORGA, "!schliessen 2", ROOM)
+    assert result.body.startswith("Ergebnis #2: „Antrag?“ ist abgelehnt (0 ja, 1 nein, 1 Enthaltung).")
+    assert "davon 1 Enthaltung und 0 ungültig; 1 gültige Stimme." in result.body
+
+
+async def test_one_point_of_resistance_is_singular(conv):
+    await english(conv)
+    await conv.reply(ORGA, "!consensus Where? | Park", ROOM_EN)
+    await conv.reply(ALICE, "!vote 1 0=5 1=1", ROOM_EN)
+    result = await conv.reply(ORGA, "!close 1", ROOM_EN)
+    assert result.body.startswith("Result #1 “Where?”: 1. Park has the least resistance (1 point, acceptance 90 %).")
+    await conv.reply(ORGA, "!konsens Wohin? | Park", ROOM)
+    await conv.reply(ALICE, "!abstimmen 2 0=5 1=1", ROOM)
+    result = await conv.reply(ORGA, "!schliessen 2", ROOM)
+    assert "den geringsten Widerstand hat 1. Park (1 Punkt, Akzeptanz 90 %)." in result.body
+
+
+async def test_the_rules_line_says_no_quorum_and_how_many_options(conv):
+    await english(conv)
+    table = await conv.reply(ORGA, "!poll Lunch? | Pizza | Soup | Salad\nchoices: 2", ROOM_EN)
+    assert "Rules: simple majority of the valid votes, no quorum, up to 2 options per vote." in table.body
+    table = await conv.reply(ORGA, "!umfrage Antrag?\nquorum: 1", ROOM)
+    assert "Regeln: einfache Mehrheit der gültigen Stimmen, Quorum: 1 Stimme, eine Option wählbar." in table.body
+    assert "keins" not in table.body
+    table = await conv.reply(ORGA, "!umfrage Antrag B?", ROOM)
+    assert "kein Quorum" in table.body
+
+
+async def test_a_number_below_one_is_refused_in_a_whole_sentence(conv):
+    await english(conv)
+    answer = await conv.reply(ORGA, "!poll Lunch? | Pizza | Soup\nquorum: 0", ROOM_EN)
+    assert answer.body.startswith("“0” does not work here: please give a whole number of 1 or more.")
+    answer = await conv.reply(ORGA, "!umfrage Essen? | Pizza | Suppe\nauswahl: 0", ROOM)
+    assert answer.body.startswith("„0“ geht hier nicht: Bitte gib eine ganze Zahl ab 1 an.")

@@ -42,12 +42,12 @@ async def test_meeting_posts_a_table_in_the_rooms_language(conv):
     for date in ("Mo 30.11. 18:00", "Di 1.12. 19:00", "Mi 2.12. 18:00"):
         assert date in table.body
     assert "<table>" in table.html
-    assert "!abstimmen 1 1 3=vielleicht" in table.body
+    assert "!abstimmen 1 1 2=vielleicht" in table.body
     assert maybe.body.startswith("🤔 Vielleicht – für #1 Plenum")
     await conv.reply(ORGA, "!raum sprache en", ROOM_EN)
     table_en, _ = await create(conv, "!meeting Board | Wed 2.12. 18:00 | Thu 3.12. 6pm", room=ROOM_EN)
     assert "Wed Dec 2, 6:00 PM" in table_en.body and "Thu Dec 3, 6:00 PM" in table_en.body
-    assert "!vote 2 1 3=maybe" in table_en.body
+    assert "!vote 2 1 2=maybe" in table_en.body
 
 
 async def test_bot_offers_keycaps_to_click_under_both_messages(conv):
