@@ -53,8 +53,11 @@ class RecurrenceText(Converter):
         try:
             return parse_recurrence(raw, anchor=today)
         except RecurrenceError as err:
+            got = dict(err.understood)
+            bad_time = got.pop("bad_time", None)
             raise UserError("duty.recurrence." + err.code, value=raw.strip(),
-                            understood=understood(ctx.i18n, ctx.lang, err.understood)) from None
+                            time=as_typed(raw, bad_time) if bad_time else "",
+                            understood=understood(ctx.i18n, ctx.lang, got, raw)) from None
 
 
 MAX_DURATION = timedelta(days=90)
@@ -105,8 +108,15 @@ class People(Converter):
 
 
 # --------------------------------------------------------------------------- describing
-def understood(i18n: I18n, lang: str, got: dict[str, Any]) -> str:
-    """"Understood: Tuesday, 18:00, every 2 weeks. Not understood: “foo”." from RecurrenceError.understood."""
+def as_typed(typed: str, word: str) -> str:
+    """word (which the parser saw in lower case) as it stands in what was typed: "Blautag", "25 Uhr"."""
+    m = re.search(re.escape(word), typed, re.IGNORECASE)
+    return m.group(0) if m else word
+
+
+def understood(i18n: I18n, lang: str, got: dict[str, Any], typed: str = "") -> str:
+    """"Understood: Tuesday, 18:00, every 2 weeks. Not understood: “foo”." from RecurrenceError.understood;
+    unknown words are quoted as they were typed."""
     names = WEEKDAY_NAMES["de" if lang == "de" else "en"]
     parts: list[str] = []
     if got.get("positions"):
@@ -125,12 +135,11 @@ def understood(i18n: I18n, lang: str, got: dict[str, Any]) -> str:
     if got.get("cron"):
         parts.append(i18n.t(lang, "duty.understood.cron_field" if got.get("field") else "duty.understood.cron_fields",
                             cron=got["cron"], field=got.get("field", "")))
-    text = i18n.t(lang, "duty.understood.some", parts=", ".join(parts)) if parts else \
-        i18n.t(lang, "duty.understood.none")
-    if got.get("unknown"):
-        text += " " + i18n.t(lang, "duty.understood.unknown", words=", ".join(
-            i18n.t(lang, "duty.quoted", word=w) for w in got["unknown"]))
-    return text
+    unknown = i18n.t(lang, "duty.understood.unknown", words=", ".join(
+        i18n.t(lang, "duty.quoted", word=as_typed(typed, w)) for w in got["unknown"])) if got.get("unknown") else ""
+    if not parts:
+        return unknown or i18n.t(lang, "duty.understood.none")
+    return " ".join(filter(None, [i18n.t(lang, "duty.understood.some", parts=", ".join(parts)), unknown]))
 
 
 def _ordinal(i18n: I18n, lang: str, n: int) -> str:

@@ -117,3 +117,25 @@ async def test_a_number_below_one_is_refused_in_a_whole_sentence(conv):
     assert answer.body.startswith("“0” does not work here: please give a whole number of 1 or more.")
     answer = await conv.reply(ORGA, "!umfrage Essen? | Pizza | Suppe\nauswahl: 0", ROOM)
     assert answer.body.startswith("„0“ geht hier nicht: Bitte gib eine ganze Zahl ab 1 an.")
+
+
+async def test_an_impossible_time_is_named_as_typed_and_not_claimed_as_understood(conv):
+    answer = await conv.reply(ORGA, "!dienst anlegen Putzen | jeden Dienstag 25 Uhr", ROOM)
+    assert answer.body.startswith("„25 Uhr“ in „jeden Dienstag 25 Uhr“ ist keine Uhrzeit (möglich sind 0:00 bis 23:59)."
+                                  " Verstanden habe ich: Dienstag.")
+    assert "25 uhr" not in answer.body
+    await english(conv)
+    answer = await conv.reply(ORGA, "!duty create Cleaning | every Tuesday 13pm", ROOM_EN)
+    assert answer.body.startswith("“13pm” in “every Tuesday 13pm” is not a time of day (possible: 0:00 to 23:59)."
+                                  " What I understood: Tuesday.")
+
+
+@pytest.mark.parametrize("room, command", [(ROOM, "!dienst anlegen Putzen | jeden Blautag"),
+                                           (ROOM_EN, "!duty create Cleaning | every Bluesday")])
+async def test_an_unreadable_recurrence_does_not_talk_cron_and_quotes_words_as_typed(conv, room, command):
+    if room == ROOM_EN:
+        await english(conv)
+    answer = await conv.reply(ORGA, command, room)
+    assert "cron" not in answer.body.lower()
+    assert ("Nicht verstanden: „Blautag“." if room == ROOM else "Not understood: “Bluesday”.") in answer.body
+    assert "nichts verstanden" not in answer.body and "none of it" not in answer.body
