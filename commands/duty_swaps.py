@@ -91,10 +91,11 @@ class SwapFeature(Feature):
             raise UserError("duty.swap.not_member", usage=False, user=person,
                             room=info.name if info else duty.room_id)
         when = self._short(ctx.lang, mine.occurrence)
+        named = Names.of(info).name(person)
         if any(r.user_id == person for r in await self.turns.holders(duty.id, mine.occurrence)):
-            raise UserError("duty.swap.already_there", usage=False, user=person, name=duty.name, when=when)
+            raise UserError("duty.swap.already_there", usage=False, user=named, name=duty.name, when=when)
         if await self._absent(person, mine.occurrence):
-            raise UserError("duty.swap.absent", usage=False, user=person, date=self.voice.value(ctx.lang, day))
+            raise UserError("duty.swap.absent", usage=False, user=named, date=self.voice.value(ctx.lang, day))
         theirs = await self._their_turn(ctx, duty, person, for_day)
         for other in await self.swaps.open_on(duty.id, [mine.occurrence]):
             if other.offerer == ctx.sender and other.offerer_occ == mine.occurrence:
@@ -110,7 +111,7 @@ class SwapFeature(Feature):
         else:
             await self.voice.messenger.send(duty.room_id, text, ref=offer_ref(offer.id))
             await ctx.reply_rich(self.voice.rich(ctx.lang, "duty.swap.offered_elsewhere", id=offer.id,
-                                                 user=person, room=info.name))
+                                                 user=named, room=info.name))
 
     async def _their_turn(self, ctx: Ctx, duty: Duty, person: str, for_day: date | None) -> TurnRow | None:
         """The turn the offerer gets in return: the one on for_day, else person's next one the offerer is not

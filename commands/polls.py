@@ -12,6 +12,7 @@ from bot.converters import When
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Choice, Converter, Int, Items, Number, Setting, Text, YesNo, command
+from bot.names import Names
 from bot.render import Rich, lines, plain
 from bot.timeformat import format_weekday_date
 from commands import poll_render as show
@@ -227,7 +228,8 @@ class Polls(PollEvents, PollJobs, Feature):
         if ctx.sender == poll.creator or await ctx.is_organiser(room_id=poll.room_id):
             return
         if poll.creator:
-            raise UserError(key, id=poll.id, creator=poll.creator, usage=False)
+            names = Names.of(await ctx.chat.room_info(poll.room_id))  # named as in the poll's room
+            raise UserError(key, id=poll.id, creator=names.name(poll.creator), usage=False)
         raise UserError(key + "_orga", id=poll.id, usage=False)
 
     async def close_poll(self, poll: Poll, ctx: Ctx, *, reply: bool = True, fixing: bool = False) -> Standing:

@@ -98,3 +98,9 @@ async def test_a_person_without_a_display_name_is_shown_by_the_full_id(named):
     await named.reply(CAROL, "!rede", ROOM)
     shown = await named.reply(ORGA, "!redeliste", ROOM)
     assert "1. @carol:test – offene Liste" in shown.body
+
+
+async def test_a_refusal_names_the_poll_creator(named):
+    await named.reply(ALICE, "!umfrage Essen? | Pizza | Suppe", ROOM)
+    refused = await named.reply(BOB, "!schliessen 1", ROOM)
+    assert "nur Alex (@alice:test) (hat sie angelegt)" in refused.body and refused.mentions == []
