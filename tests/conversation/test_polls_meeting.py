@@ -275,7 +275,7 @@ async def test_fix_yes_fixes_the_single_best_date_at_the_deadline(conv):
     sent = await conv.advance(timedelta(days=7))
     assert not any(s.body.startswith("📅 Termin steht") for s in sent)
     answer = await conv.reply(ALICE, "!termin Plenum | 20.12. 18:00 | 21.12. 19:00\nfix: ja", ROOM)
-    assert answer.body.startswith("„fix: ja“ legt den besten Termin zur Frist fest")
+    assert answer.body.startswith("„festlegen: ja“ legt den besten Termin zur Frist fest")
 
 
 async def test_fix_without_number_takes_the_best_or_asks(conv):
