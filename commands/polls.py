@@ -36,6 +36,12 @@ class Title(Text):
     label = "title"
 
 
+class OptionText(Text):
+    """An option of a decision or consensing poll (the usage line says <Option>, not <Text>)."""
+
+    label = "option"
+
+
 class Choices(Converter):
     shape = "rest"
     label = "poll_choices"
@@ -99,7 +105,7 @@ class Polls(PollEvents, PollJobs, Feature):
             await self.relate(poll.id, role, "m.reaction", {"keys": keys})
 
     @command("poll", aliases=["umfrage", "abstimmung"], stores_text=True)
-    async def poll(self, ctx: Ctx, question: Title, options: Items[Text] = None, until: Setting[When] = None,
+    async def poll(self, ctx: Ctx, question: Title, options: Items[OptionText] = None, until: Setting[When] = None,
                    choices: Setting[Positive] = 1, secret: Setting[YesNo] = False, quorum: Setting[Positive] = None,
                    majority: Setting[Majority] = "simple"):
         yesno = not options
@@ -116,7 +122,7 @@ class Polls(PollEvents, PollJobs, Feature):
         await ctx.reply_rich(show.message(ctx, await standing(self.repo, poll)), ref=ref(poll.id, "table"), whole=True)
 
     @command("consensus", aliases=["konsens", "konsensieren"], stores_text=True)
-    async def consensus(self, ctx: Ctx, question: Title, options: Items[Text], until: Setting[When] = None):
+    async def consensus(self, ctx: Ctx, question: Title, options: Items[OptionText], until: Setting[When] = None):
         labels = [ctx.t("polls.consensus.passive"), *options]
         self._check_count(len(labels), minimum=MIN_OPTIONS)
         self._check_duplicates(labels)

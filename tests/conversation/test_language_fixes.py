@@ -139,3 +139,11 @@ async def test_an_unreadable_recurrence_does_not_talk_cron_and_quotes_words_as_t
     assert "cron" not in answer.body.lower()
     assert ("Nicht verstanden: „Blautag“." if room == ROOM else "Not understood: “Bluesday”.") in answer.body
     assert "nichts verstanden" not in answer.body and "none of it" not in answer.body
+
+
+async def test_a_polls_usage_line_names_options_not_text(conv):
+    answer = await conv.reply(ORGA, "!umfrage", ROOM)
+    assert "!umfrage <Titel> | <Option> | <Option> …" in answer.body and "<Text>" not in answer.body
+    await english(conv)
+    answer = await conv.reply(ORGA, "!consensus", ROOM_EN)
+    assert "!consensus <title> | <option> | <option> …" in answer.body

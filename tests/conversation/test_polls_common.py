@@ -159,7 +159,7 @@ async def test_my_data_and_forget(conv):
     assert mine == [
         "Umfrage #1 „Plenum“ (offen): deine Antwort ja: 1; vielleicht: 2",
         "Umfrage #2 „Alt“ (geschlossen): deine Antwort zählt im Ergebnis.",
-        "Geheime Abstimmung #3 „Geheim“: du hast abgestimmt (was, ist nirgends mit dir verknüpft).",
+        "Geheime Abstimmung #3 „Geheim“: du hast abgestimmt (was du gewählt hast, ist nirgends mit dir verknüpft).",
         "Du hast 1 Umfrage angelegt: #2.",
     ]
     async with conv.app.db.transaction():  # as inside the !forget command
