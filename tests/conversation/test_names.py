@@ -2,6 +2,8 @@
 name in the room, as plain text; a mention is a pill with that name; equal names are told apart by the id."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.conversation.conftest import ALICE, BOB, CAROL, ORGA, ROOM, ROOM_EN
@@ -104,3 +106,14 @@ async def test_a_refusal_names_the_poll_creator(named):
     await named.reply(ALICE, "!umfrage Essen? | Pizza | Suppe", ROOM)
     refused = await named.reply(BOB, "!schliessen 1", ROOM)
     assert "nur Alex (@alice:test) (hat sie angelegt)" in refused.body and refused.mentions == []
+
+
+async def test_a_duty_announcement_pings_with_a_pill_named_by_the_display_name(named):
+    await named.reply(ORGA, "!dienst anlegen Kasse | jeden Dienstag 18 Uhr", ROOM)
+    await named.reply(BOB, "!dienst mitmachen Kasse", ROOM)
+    sent = await named.advance(timedelta(minutes=1))
+    [announcement] = [s for s in sent if s.body.startswith("📋")]
+    assert announcement.mentions == [BOB]
+    assert announcement.body.startswith(f"📋 {BOB_SHOWN}: Du bist mit Kasse dran")
+    assert f'<a href="https://matrix.to/#/{BOB}">Bob &lt;b&gt;@\u2060room&lt;/b&gt;</a>' in announcement.html
+    assert_harmless(announcement)
