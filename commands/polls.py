@@ -164,6 +164,8 @@ class Polls(PollEvents, PollJobs, Feature):
             info = await ctx.chat.room_info(poll.room_id) if ctx.is_dm else None
             if info is None or ctx.sender not in info.members:
                 poll = None
+            else:  # asked from a direct chat: the poll's people are named as they are in its room
+                ctx.names = Names.of(info)
         if poll is None:
             raise UserError("polls.error.unknown", id=number, usage=False)
         if open_only and not poll.is_open:

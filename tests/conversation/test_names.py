@@ -117,3 +117,11 @@ async def test_a_duty_announcement_pings_with_a_pill_named_by_the_display_name(n
     assert announcement.body.startswith(f"📋 {BOB_SHOWN}: Du bist mit Kasse dran")
     assert f'<a href="https://matrix.to/#/{BOB}">Bob &lt;b&gt;@\u2060room&lt;/b&gt;</a>' in announcement.html
     assert_harmless(announcement)
+
+
+async def test_results_asked_in_a_direct_chat_name_people_as_in_the_polls_room(named):
+    named.chat.add_room("!dm-carol:test", [CAROL])
+    await named.reply(ORGA, "!umfrage Essen? | Pizza | Suppe", ROOM)
+    await named.reply(ALICE, "!abstimmen 1 1", ROOM)
+    result = await named.reply(CAROL, "ergebnis 1", "!dm-carol:test")
+    assert "Alex (@alice:test)" in result.body and result.mentions == []
