@@ -9,6 +9,7 @@ them with bot.render, which escapes them and defuses @room.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 
 from bot.ports import RoomInfo
@@ -18,10 +19,21 @@ _USER_ID = re.compile(r"@[^\s:()]+:[^\s()]+")
 MAX_NAME = 64  # characters of a display name shown (Synapse allows 256)
 
 
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _clean(name: str | None) -> str:
-    """A display name on one line, without control or invisible formatting characters."""
-    text = " ".join("".join(ch for ch in (name or "") if ch.isprintable() or ch.isspace()).split())
+    """A display name on one line, without control characters or bidi overrides (which could turn the
+    text after it around); joiners stay, so emoji sequences such as 👩‍💻 survive."""
+    text = " ".join("".join(ch for ch in (name or "")
+                            if ch not in _BIDI and (ch.isspace() or unicodedata.category(ch) != "Cc")).split())
     return text if len(text) <= MAX_NAME else text[:MAX_NAME - 1] + "…"
+
+
+def _looks(name: str) -> str:
+    """What a name looks like: case and invisible characters (zero-width space, joiners) do not count,
+    so "Anna" and "anna\u200b" are the same name to tell apart."""
+    return "".join(ch for ch in name if unicodedata.category(ch) != "Cf").casefold()
 
 
 class Names:
@@ -31,7 +43,7 @@ class Names:
         self._set = {uid: cleaned for uid, name in (display_names or {}).items() if (cleaned := _clean(name))}
         taken: dict[str, int] = {}
         for name in self._set.values():
-            taken[name.casefold()] = taken.get(name.casefold(), 0) + 1
+            taken[_looks(name)] = taken.get(_looks(name), 0) + 1
         self._taken = taken
 
     @classmethod
@@ -44,7 +56,7 @@ class Names:
         if own is None:
             return user_id
         disguised = any(found != user_id for found in _USER_ID.findall(own))  # "@ben:test", "x (@ben:test)"
-        clash = self._taken.get(own.casefold(), 0) > 1 or disguised
+        clash = self._taken.get(_looks(own), 0) > 1 or disguised
         return f"{own} ({user_id})" if clash else own
 
     def mention(self, user_id: str) -> Rich:
