@@ -46,6 +46,7 @@ class RecurrenceText(Converter):
     """"every Tuesday 18:00", "jeden ersten Montag im Monat 19 Uhr", cron; errors say what was understood."""
 
     label = "recurrence"
+    one_item = True  # a duty has one recurrence: the usage line shows [| <recurrence>], not a list
 
     @classmethod
     def convert(cls, ctx, raw: str) -> Recurrence:

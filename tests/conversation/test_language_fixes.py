@@ -147,3 +147,11 @@ async def test_a_polls_usage_line_names_options_not_text(conv):
     await english(conv)
     answer = await conv.reply(ORGA, "!consensus", ROOM_EN)
     assert "!consensus <title> | <option> | <option> …" in answer.body
+
+
+async def test_a_duty_usage_line_offers_one_recurrence_not_a_list(conv):
+    answer = await conv.reply(ORGA, "!dienst anlegen", ROOM)
+    assert "So geht's: !dienst anlegen <Dienst> [| <Wiederholung>] [personen: <Anzahl>]" in answer.body
+    await english(conv)
+    answer = await conv.reply(ORGA, "!duty create", ROOM_EN)
+    assert "Usage: !duty create <duty> [| <recurrence>] [people: <number>]" in answer.body
