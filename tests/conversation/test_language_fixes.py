@@ -2,6 +2,8 @@
 numbers as the language writes them, no jargon in errors members see."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.conversation import safespace_setup as ss
@@ -155,3 +157,18 @@ async def test_a_duty_usage_line_offers_one_recurrence_not_a_list(conv):
     await english(conv)
     answer = await conv.reply(ORGA, "!duty create", ROOM_EN)
     assert "Usage: !duty create <duty> [| <recurrence>] [people: <number>]" in answer.body
+
+
+async def test_duty_statistics_write_loads_with_the_rooms_decimal_mark(conv):
+    await english(conv)
+    for room, create, join, stats in ((ROOM, "!dienst anlegen Kasse | jeden Dienstag 18 Uhr\ngewicht: 1,5",
+                                       "!dienst mitmachen Kasse", "!dienst statistik"),
+                                      (ROOM_EN, "!duty create Cash | every Tuesday 18:00\nweight: 1.5",
+                                       "!duty join Cash", "!duty stats")):
+        await conv.reply(ORGA, create, room)
+        await conv.reply(ALICE, join, room)
+    await conv.advance(timedelta(days=4))  # past the first Tuesday, 24.11. 18:00
+    german = await conv.reply(ALICE, "!dienst statistik", ROOM)
+    assert "Spanne der Last (höchste − niedrigste): 0 – höchste 1,5 (@alice:test), niedrigste 1,5" in german.body
+    english_ = await conv.reply(ALICE, "!duty stats", ROOM_EN)
+    assert "highest 1.5 (@alice:test), lowest 1.5" in english_.body
