@@ -168,7 +168,8 @@ def choice_first_line(ctx: Ctx, s: Standing) -> Rich:
     if r.winner is not None:
         if poll.yesno:
             return plain(ctx.t("polls.poll.carried" if r.winner == 0 else "polls.poll.rejected", **base))
-        return plain(ctx.t("polls.poll.won", r.valid_votes, option=numbered(ctx, poll, r.winner), votes=r.counts[r.winner], **base))
+        return plain(ctx.t("polls.poll.won", r.valid_votes, option=numbered(ctx, poll, r.winner),
+                           votes=r.counts[r.winner], **base))
     if r.reason == "tie":
         key = "polls.poll.tie_motion" if poll.yesno else "polls.poll.tie"
         return plain(ctx.t(key, options="; ".join(numbered(ctx, poll, i) for i in r.leaders), **base))

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conversation import safespace_setup as ss
-from tests.conversation.conftest import ALICE, BOB, CAROL, ORGA, ROOM, ROOM_EN
+from tests.conversation.conftest import ALICE, BOB, ORGA, ROOM, ROOM_EN
 
 
 @pytest.fixture
