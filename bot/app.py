@@ -99,7 +99,7 @@ async def build_app(config: Config, chat: Chat, clock: Clock,
     scheduler = Scheduler(db, jobs, clock, timedelta(minutes=config.bot.grace_minutes), delivery.wake)
     anchors = Anchors(db)
     perms = Permissions(chat, config.bot.admins, anchors.never_vouch)
-    voice = Voice(i18n, rooms, messenger, chat, config.bot.language, config.bot.timezone)  # messages outside a command
+    voice = Voice(i18n, rooms, messenger, chat, config.bot.language, config.bot.timezone, dms)  # messages outside a command
     delivery.report = voice.delivery_failed  # a message refused for good is reported where it was caused
 
     help_feature = Help()

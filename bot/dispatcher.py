@@ -16,6 +16,7 @@ from bot.feature import Ctx, Feature, Permissions
 from bot.grammar import Command, bind, check_characters, split_body, usage
 from bot.i18n import I18n
 from bot.messenger import Messenger
+from bot.names import Names
 from bot.ports import Chat, Clock, Incoming
 from bot.render import plain
 from storage.db import Database
@@ -113,7 +114,7 @@ class Dispatcher:
         return Ctx(room_id=ev.room_id, sender=ev.sender, event_id=ev.event_id, lang=lang,
                    tz=self.settings.timezone, now=self.clock.now(), is_dm=is_dm, i18n=self.i18n,
                    messenger=self.messenger, perms=self.perms, chat=self.chat, mentions=ev.mentions,
-                   reply_to=ev.reply_to, event=ev)
+                   reply_to=ev.reply_to, event=ev, names=Names.of(await self.chat.room_info(ev.room_id)))
 
     def command_text(self, body: str, is_dm: bool) -> str | None:
         text = body.strip()

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from bot.grammar import Command
 from bot.i18n import I18n
 from bot.messenger import Messenger
+from bot.names import NO_NAMES, Names
 from bot.ports import Chat, Incoming, RoomInfo
 from bot.render import Rich
 from bot.voice import compose
@@ -89,6 +90,7 @@ class Ctx:
     replied: Incoming | None = None  # that event, for a command that reads_reply (fetched before the transaction)
     event: Incoming | None = None
     command: Command | None = None
+    names: Names = NO_NAMES  # how people are named in this room (bot/names.py)
 
     def t(self, key: str, n: int | None = None, **params: Any) -> str:
         return self.i18n.t(self.lang, key, n, **params)

@@ -413,7 +413,9 @@ def usage(cmd: Command, name: str, label: Callable[[str], str], lang: str = "en"
     parts = ["!" + name]
     for p in cmd.params:
         ph = "<" + label(p.conv.label) + ">"
-        if p.kind == "items":
+        if p.kind == "items" and getattr(p.conv, "one_item", False):  # one item after "|", e.g. a recurrence
+            parts.append(f"| {ph}" if p.required else f"[| {ph}]")
+        elif p.kind == "items":
             parts.append(f"| {ph} | {ph} …")
         elif p.kind == "setting":
             parts.append(f"[{setting_word(p.name, lang)}: {ph}]")

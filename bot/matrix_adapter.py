@@ -325,7 +325,9 @@ class MatrixAdapter:
                         # CONTRACT.md: a room with the bot and one person; a named room is a group room
                         is_direct=(len(members) == 2 and self.own_user_id in members and not room.invited_users
                                    and not room.name),
-                        power_levels=dict(pl_raw))
+                        power_levels=dict(pl_raw),
+                        display_names={u: room.users[u].display_name for u in members
+                                       if room.users[u].display_name})
 
     async def joined_rooms(self) -> list[str]:
         if self.client is None:

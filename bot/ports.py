@@ -42,6 +42,7 @@ class RoomInfo:
     join_rule: str
     is_direct: bool  # a room with exactly the bot and one other person
     power_levels: dict[str, Any] = field(default_factory=dict)  # raw content of m.room.power_levels
+    display_names: dict[str, str] = field(default_factory=dict)  # joined user id -> display name set in this room
 
     def level(self, user_id: str) -> int:
         """Effective power level; room-v12 creators count as unlimited (we report 10**9)."""

@@ -13,10 +13,11 @@ from typing import Any
 
 from bot.i18n import I18n
 from bot.messenger import Messenger
+from bot.names import Names
 from bot.ports import Chat
 from bot.render import Rich, fmt
 from bot.timeformat import format_date, format_weekday_date, format_when
-from storage.core import Rooms
+from storage.core import DirectRooms, Rooms
 
 Say = Callable[..., Rich]  # (key, n=None, **params) -> Rich in one language
 
@@ -44,13 +45,24 @@ class Voice:
     """
 
     def __init__(self, i18n: I18n, rooms: Rooms, messenger: Messenger, chat: Chat, default_language: str,
-                 tz: str) -> None:
+                 tz: str, dms: DirectRooms | None = None) -> None:
         self.i18n, self.rooms, self.messenger, self.chat = i18n, rooms, messenger, chat
-        self.default_language, self.tz = default_language, tz
+        self.default_language, self.tz, self.dms = default_language, tz, dms
 
     async def lang(self, room_id: str) -> str:
         """The room's language, else the configured default."""
         return await self.rooms.language(room_id) or self.default_language
+
+    async def dm_lang(self, user_id: str, fallback: str | None = None) -> str:
+        """The language of the direct chat with user_id (where a message to them is read), else fallback
+        (e.g. the language of the room the message is about), else the default."""
+        room_id = await self.dms.get(user_id) if self.dms is not None else None
+        lang = await self.rooms.language(room_id) if room_id else None
+        return lang or fallback or self.default_language
+
+    async def names(self, room_id: str) -> Names:
+        """How people are named in room_id (display names; ids only to tell equal names apart)."""
+        return Names.of(await self.chat.room_info(room_id))
 
     def t(self, lang: str, key: str, n: int | None = None, **params: Any) -> str:
         return self.i18n.t(lang, key, n, **params)

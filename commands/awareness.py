@@ -68,8 +68,8 @@ class Awareness(Feature):
         await self.requests.close(number)
         await self.admissions.lift_removal(space.room_id, request.user_id)
         await self.admissions.set(space.room_id, request.user_id, "admitted")
-        await self.voice.dm(request.user_id, await self.voice.lang(space.room_id), "safespace.admitted_dm",
-                            name=info.name)
+        lang = await self.voice.dm_lang(request.user_id, await self.voice.lang(space.room_id))
+        await self.voice.dm(request.user_id, lang, "safespace.admitted_dm", name=info.name)
         await ctx.reply("awareness.admitted", number=number, user=request.user_id, name=info.name)
 
     @command("deny", aliases=["ablehnen"], where="room")
@@ -77,7 +77,8 @@ class Awareness(Feature):
         request = await self._open_request(ctx, number)
         await self.requests.close(number)
         name = await self.voice.room_name(request.room_id)
-        await self.voice.dm(request.user_id, await self.voice.lang(request.room_id), "safespace.denied_dm", name=name)
+        lang = await self.voice.dm_lang(request.user_id, await self.voice.lang(request.room_id))
+        await self.voice.dm(request.user_id, lang, "safespace.denied_dm", name=name)
         await ctx.reply("awareness.denied", number=number, user=request.user_id, name=name)
 
     @command("remove", aliases=["entfernen", "rauswerfen"], where="room")

@@ -13,6 +13,7 @@ from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Int, Items, Setting, command
 from bot.i18n import I18n
+from bot.numbers import format_number
 from bot.ports import Clock
 from bot.render import Rich, bullets, lines
 from bot.scheduler import JobHandler, Scheduler
@@ -78,7 +79,7 @@ class DutyFeature(Feature):
             rich += ctx.rich("duty.summary_remind",
                              remind=duration_text(i18n, ctx.lang, timedelta(minutes=duty.remind_minutes)))
         if duty.weight != 1:
-            rich += ctx.rich("duty.summary_weight", weight=f"{duty.weight:g}")
+            rich += ctx.rich("duty.summary_weight", weight=format_number(duty.weight, ctx.lang, 2))
         return rich
 
     # ------------------------------------------------------------------ create / edit / delete
@@ -232,7 +233,7 @@ class DutyFeature(Feature):
         for slot in await self.turns.slots_after(duty.id, ctx.now, limit=count):
             users = [r.user_id for r in await self.turns.holders(duty.id, slot.occurrence, HOLDING)]
             when = self.voice.value(ctx.lang, Short(slot.occurrence, ctx.now))  # 26 months ahead: with year
-            entries.append(ctx.rich("duty.plan_line", when=when, users=who(users, ping=False)) if users
+            entries.append(ctx.rich("duty.plan_line", when=when, users=who(users, await self.voice.names(duty.room_id), ping=False)) if users
                            else ctx.rich("duty.plan_nobody", when=when))
         return entries
 

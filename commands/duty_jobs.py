@@ -48,7 +48,8 @@ class DutyJobs:
         if slot.occurrence > now:  # after a long downtime, a turn that is over is not announced any more
             users = await self._users(duty, slot, HOLDING)
             if users:
-                await self.voice.say(duty.room_id, "duty.announce", len(users), users=who(users, ping=True),
+                names = await self.voice.names(duty.room_id)
+                await self.voice.say(duty.room_id, "duty.announce", len(users), users=who(users, names, ping=True),
                                      duty=duty.name, when=slot.occurrence)
             else:
                 await self.voice.say(duty.room_id, "duty.announce_nobody", duty=duty.name, when=slot.occurrence,
@@ -66,7 +67,8 @@ class DutyJobs:
             return  # announced after the reminder was due (planned at short notice): that was reminder enough
         users = await self._users(duty, slot, OPEN)
         if users:
-            await self.voice.say(duty.room_id, "duty.remind", len(users), users=who(users, ping=True),
+            names = await self.voice.names(duty.room_id)
+            await self.voice.say(duty.room_id, "duty.remind", len(users), users=who(users, names, ping=True),
                                  duty=duty.name, when=slot.occurrence)
 
     async def escalate(self, job: Job) -> None:
@@ -80,5 +82,6 @@ class DutyJobs:
         if not rows:
             return
         target = await organisers_room(self.voice, duty.room_id)
-        await self.voice.say(target, "duty.escalate", len(rows), users=who([r.user_id for r in rows], ping=False),
+        users = who([r.user_id for r in rows], await self.voice.names(duty.room_id), ping=False)  # named as there
+        await self.voice.say(target, "duty.escalate", len(rows), users=users,
                              duty=duty.name, when=slot.occurrence, room=await self.voice.room_name(duty.room_id))

@@ -9,6 +9,7 @@ from dateutil.relativedelta import relativedelta
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Int, command
+from bot.numbers import format_number
 from bot.render import lines, plain, table
 from bot.voice import Voice
 from commands.fairness import LOAD_STATUSES, spread
@@ -56,15 +57,15 @@ class StatsFeature(Feature):
             c[3] += row.kind == "take"
             if past and row.status in LOAD_STATUSES:
                 load[row.user_id] += row.weight
-        rows = [[plain(user), plain(by_id[duty_id].name), *map(str, c)]
-                for (user, duty_id), c in sorted(counts.items(), key=lambda kv: (kv[0][0], by_id[kv[0][1]].number))]
+        rows = [[ctx.names.plain(user), plain(by_id[duty_id].name), *map(str, c)]
+                for (user, duty_id), c in sorted(counts.items(), key=lambda kv: (ctx.names.name(kv[0][0]).casefold(), kv[0][0], by_id[kv[0][1]].number))]
         headers = [ctx.t(f"duty.stats.{h}") for h in ("person", "duty", "turns", "done", "handed_back", "taken")]
         parts = [ctx.rich("duty.stats_header", months, since=self.voice.value(ctx.lang, since_local.date()))]
         if rows:
             parts.append(table(headers, rows))
             hi, lo = max(load, key=lambda u: (load[u], u)), min(load, key=lambda u: (load[u], u))
-            parts.append(ctx.rich("duty.stats_spread", spread=f"{spread(load):g}", most=hi,
-                                  most_load=f"{load[hi]:g}", least=lo, least_load=f"{load[lo]:g}"))
+            parts.append(ctx.rich("duty.stats_spread", spread=format_number(spread(load), ctx.lang, 2), most=ctx.names.plain(hi),
+                                  most_load=format_number(load[hi], ctx.lang, 2), least=ctx.names.plain(lo), least_load=format_number(load[lo], ctx.lang, 2)))
         else:
             parts.append(ctx.rich("duty.stats_empty"))
         await ctx.reply_rich(lines(parts))

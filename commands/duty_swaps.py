@@ -17,7 +17,8 @@ from datetime import date, datetime
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Number, command
-from bot.render import Rich, mention, plain
+from bot.names import Names
+from bot.render import Rich
 from bot.scheduler import JobHandler, Scheduler
 from bot.voice import Short, Voice
 from commands.duty_planner import Planner
@@ -90,10 +91,11 @@ class SwapFeature(Feature):
             raise UserError("duty.swap.not_member", usage=False, user=person,
                             room=info.name if info else duty.room_id)
         when = self._short(ctx.lang, mine.occurrence)
+        named = Names.of(info).name(person)
         if any(r.user_id == person for r in await self.turns.holders(duty.id, mine.occurrence)):
-            raise UserError("duty.swap.already_there", usage=False, user=person, name=duty.name, when=when)
+            raise UserError("duty.swap.already_there", usage=False, user=named, name=duty.name, when=when)
         if await self._absent(person, mine.occurrence):
-            raise UserError("duty.swap.absent", usage=False, user=person, date=self.voice.value(ctx.lang, day))
+            raise UserError("duty.swap.absent", usage=False, user=named, date=self.voice.value(ctx.lang, day))
         theirs = await self._their_turn(ctx, duty, person, for_day)
         for other in await self.swaps.open_on(duty.id, [mine.occurrence]):
             if other.offerer == ctx.sender and other.offerer_occ == mine.occurrence:
@@ -103,13 +105,13 @@ class SwapFeature(Feature):
                                      theirs.occurrence if theirs else None, ctx.now, expires)
         await self.scheduler.schedule(JOB_LAPSE, offer_ref(offer.id), expires, {"swap": offer.id})
         lang = await self.voice.lang(duty.room_id)
-        text = self._offer_text(lang, duty, offer)
+        text = self._offer_text(lang, duty, offer, await self.voice.names(duty.room_id))
         if duty.room_id == ctx.room_id:
             await ctx.reply_rich(text, ref=offer_ref(offer.id))
         else:
             await self.voice.messenger.send(duty.room_id, text, ref=offer_ref(offer.id))
             await ctx.reply_rich(self.voice.rich(ctx.lang, "duty.swap.offered_elsewhere", id=offer.id,
-                                                 user=person, room=info.name))
+                                                 user=named, room=info.name))
 
     async def _their_turn(self, ctx: Ctx, duty: Duty, person: str, for_day: date | None) -> TurnRow | None:
         """The turn the offerer gets in return: the one on for_day, else person's next one the offerer is not
@@ -135,8 +137,8 @@ class SwapFeature(Feature):
                             date=self.voice.value(ctx.lang, self.planner.day(theirs.occurrence)))
         return theirs
 
-    def _offer_text(self, lang: str, duty: Duty, offer: SwapOffer) -> Rich:
-        common = dict(id=offer.id, user=mention(offer.target or ""), offerer=plain(offer.offerer or ""),
+    def _offer_text(self, lang: str, duty: Duty, offer: SwapOffer, names: Names) -> Rich:
+        common = dict(id=offer.id, user=names.mention(offer.target or ""), offerer=names.plain(offer.offerer or ""),
                       duty=duty.name, mine=Short(offer.offerer_occ), until=offer.expires_at)
         if offer.is_handover:
             return self.voice.rich(lang, "duty.swap.offer_handover", **common)
@@ -209,8 +211,9 @@ class SwapFeature(Feature):
         await self._move(duty, mine, offer.target or "", ctx.now)
         if theirs is not None:
             await self._move(duty, theirs, offer.offerer or "", ctx.now)
-        params = dict(id=offer.id, duty=duty.name, user=plain(offer.target or ""),
-                      offerer=mention(offer.offerer or ""), mine=Short(offer.offerer_occ))
+        names = await self.voice.names(duty.room_id)
+        params = dict(id=offer.id, duty=duty.name, user=names.plain(offer.target or ""),
+                      offerer=names.mention(offer.offerer or ""), mine=Short(offer.offerer_occ))
         if theirs is None:
             await self._tell(ctx, duty, "duty.swap.accepted_handover", reaction_to=reaction_to, **params)
         else:
@@ -232,8 +235,9 @@ class SwapFeature(Feature):
         if duty is None:
             await ctx.reply("duty.swap.void", id=offer.id)
             return
-        await self._tell(ctx, duty, "duty.swap.declined", id=offer.id, user=plain(ctx.sender), duty=duty.name,
-                         offerer=mention(offer.offerer or ""), mine=Short(offer.offerer_occ))
+        names = await self.voice.names(duty.room_id)
+        await self._tell(ctx, duty, "duty.swap.declined", id=offer.id, user=names.plain(ctx.sender), duty=duty.name,
+                         offerer=names.mention(offer.offerer or ""), mine=Short(offer.offerer_occ))
 
     @command("duty withdraw", aliases=["dienst zurückziehen", "dienst zurueckziehen"])
     async def withdraw(self, ctx: Ctx, number: Number = None):
@@ -244,8 +248,9 @@ class SwapFeature(Feature):
         if duty is None:
             await ctx.reply("duty.swap.void", id=offer.id)
             return
-        await self._tell(ctx, duty, "duty.swap.withdrawn", id=offer.id, user=plain(offer.target or ""),
-                         offerer=plain(ctx.sender))
+        names = await self.voice.names(duty.room_id)
+        await self._tell(ctx, duty, "duty.swap.withdrawn", id=offer.id, user=names.plain(offer.target or ""),
+                         offerer=names.plain(ctx.sender))
 
     # ------------------------------------------------------------------ ✅ on the offer, lapse
     async def on_event(self, ev, ctx: Ctx) -> None:
@@ -276,8 +281,9 @@ class SwapFeature(Feature):
         if duty is None:
             return
         sent = await self.voice.messenger.event_for(offer_ref(offer.id))
+        names = await self.voice.names(duty.room_id)
         await self.voice.say(duty.room_id, "duty.swap.lapsed", reply_to=sent[1] if sent else None, id=offer.id,
-                             duty=duty.name, mine=Short(offer.offerer_occ), offerer=plain(offer.offerer or "–"))
+                             duty=duty.name, mine=Short(offer.offerer_occ), offerer=names.plain(offer.offerer or "–"))
 
     # ------------------------------------------------------------------ privacy
     async def my_data(self, user_id: str, ctx: Ctx) -> list[Rich]:
@@ -287,9 +293,9 @@ class SwapFeature(Feature):
             duty = await self._duty_of(offer)
             if offer.state == "open" and duty is not None:
                 key = "duty.swap.mydata_by_you" if offer.offerer == user_id else "duty.swap.mydata_to_you"
+                other = (offer.target if offer.offerer == user_id else offer.offerer) or "–"
                 out.append(self.voice.rich(ctx.lang, key, id=offer.id, duty=duty.name, mine=Short(offer.offerer_occ),
-                                           user=plain((offer.target if offer.offerer == user_id else offer.offerer)
-                                                      or "–")))
+                                           user=(await self.voice.names(duty.room_id)).plain(other)))
         decided = sum(o.state != "open" for o in offers)
         if decided:
             out.append(ctx.rich("duty.swap.mydata_past", decided))

@@ -11,7 +11,8 @@ from bot.errors import UserError
 from bot.grammar import Converter, Line
 from bot.i18n import I18n
 from bot.converters import Day
-from bot.render import Rich, join, lines, mention, plain
+from bot.names import Names
+from bot.render import Rich, join, lines, plain
 from bot.voice import Short, Voice
 from commands.recurrence import WEEKDAY_NAMES, Recurrence, RecurrenceError, parse_recurrence
 from commands.duty_planner import Move
@@ -45,6 +46,7 @@ class RecurrenceText(Converter):
     """"every Tuesday 18:00", "jeden ersten Montag im Monat 19 Uhr", cron; errors say what was understood."""
 
     label = "recurrence"
+    one_item = True  # a duty has one recurrence: the usage line shows [| <recurrence>], not a list
 
     @classmethod
     def convert(cls, ctx, raw: str) -> Recurrence:
@@ -52,8 +54,11 @@ class RecurrenceText(Converter):
         try:
             return parse_recurrence(raw, anchor=today)
         except RecurrenceError as err:
+            got = dict(err.understood)
+            bad_time = got.pop("bad_time", None)
             raise UserError("duty.recurrence." + err.code, value=raw.strip(),
-                            understood=understood(ctx.i18n, ctx.lang, err.understood)) from None
+                            time=as_typed(raw, bad_time) if bad_time else "",
+                            understood=understood(ctx.i18n, ctx.lang, got, raw)) from None
 
 
 MAX_DURATION = timedelta(days=90)
@@ -104,8 +109,15 @@ class People(Converter):
 
 
 # --------------------------------------------------------------------------- describing
-def understood(i18n: I18n, lang: str, got: dict[str, Any]) -> str:
-    """"Understood: Tuesday, 18:00, every 2 weeks. Not understood: “foo”." from RecurrenceError.understood."""
+def as_typed(typed: str, word: str) -> str:
+    """word (which the parser saw in lower case) as it stands in what was typed: "Blautag", "25 Uhr"."""
+    m = re.search(re.escape(word), typed, re.IGNORECASE)
+    return m.group(0) if m else word
+
+
+def understood(i18n: I18n, lang: str, got: dict[str, Any], typed: str = "") -> str:
+    """"Understood: Tuesday, 18:00, every 2 weeks. Not understood: “foo”." from RecurrenceError.understood;
+    unknown words are quoted as they were typed."""
     names = WEEKDAY_NAMES["de" if lang == "de" else "en"]
     parts: list[str] = []
     if got.get("positions"):
@@ -124,12 +136,11 @@ def understood(i18n: I18n, lang: str, got: dict[str, Any]) -> str:
     if got.get("cron"):
         parts.append(i18n.t(lang, "duty.understood.cron_field" if got.get("field") else "duty.understood.cron_fields",
                             cron=got["cron"], field=got.get("field", "")))
-    text = i18n.t(lang, "duty.understood.some", parts=", ".join(parts)) if parts else \
-        i18n.t(lang, "duty.understood.none")
-    if got.get("unknown"):
-        text += " " + i18n.t(lang, "duty.understood.unknown", words=", ".join(
-            i18n.t(lang, "duty.quoted", word=w) for w in got["unknown"]))
-    return text
+    unknown = i18n.t(lang, "duty.understood.unknown", words=", ".join(
+        i18n.t(lang, "duty.quoted", word=as_typed(typed, w)) for w in got["unknown"])) if got.get("unknown") else ""
+    if not parts:
+        return unknown or i18n.t(lang, "duty.understood.none")
+    return " ".join(filter(None, [i18n.t(lang, "duty.understood.some", parts=", ".join(parts)), unknown]))
 
 
 def _ordinal(i18n: I18n, lang: str, n: int) -> str:
@@ -153,9 +164,9 @@ def describe(i18n: I18n, lang: str, rec: Recurrence | None) -> str:
     return rec.describe(lang) if rec is not None else i18n.t(lang, "duty.on_demand")
 
 
-def who(users: list[str | None], *, ping: bool) -> Rich:
-    """People as pills (pinged, in m.mentions) or as plain ids; forgotten people are a dash."""
-    return join([(mention(u) if ping else plain(u)) if u else plain("–") for u in users])
+def who(users: list[str | None], names: Names, *, ping: bool) -> Rich:
+    """People by name, as pills (pinged, in m.mentions) or as plain text; forgotten people are a dash."""
+    return join([(names.mention(u) if ping else names.plain(u)) if u else plain("–") for u in users])
 
 
 def typed_day(d: date) -> Callable[[str], str]:
@@ -213,10 +224,10 @@ class DutyFinder:
         return UserError("duty.unknown_dm" if ctx.is_dm else "duty.unknown_none", name=name, usage=False)
 
 
-def move_line(voice: Voice, lang: str, move: Move, ping: bool) -> Rich:
+def move_line(voice: Voice, lang: str, move: Move, ping: bool, names: Names) -> Rich:
     if move.to_users:
         return voice.rich(lang, "duty.moved", duty=move.duty.name, when=Short(move.occurrence),
-                          users=who(list(move.to_users), ping=ping))
+                          users=who(list(move.to_users), names, ping=ping))
     return voice.rich(lang, "duty.moved_nobody", duty=move.duty.name, when=Short(move.occurrence))
 
 
@@ -231,7 +242,8 @@ async def tell_moves(voice: Voice, ctx, moves: list[Move], *, reply_here: bool =
     for m in moves:
         if m not in here:
             elsewhere.setdefault(m.duty.room_id, []).append(m)
+    names = {room_id: await voice.names(room_id) for room_id in {m.duty.room_id for m in moves}}
     for room_id, ms in elsewhere.items():
-        await voice.send(room_id, lambda lang, ms=ms: lines(
-            [voice.rich(lang, "duty.moved_header")] + [move_line(voice, lang, m, True) for m in ms]))
-    return [move_line(voice, ctx.lang, m, m in here) for m in moves]
+        await voice.send(room_id, lambda lang, ms=ms, room_id=room_id: lines(
+            [voice.rich(lang, "duty.moved_header")] + [move_line(voice, lang, m, True, names[room_id]) for m in ms]))
+    return [move_line(voice, ctx.lang, m, m in here, names[m.duty.room_id]) for m in moves]

@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import command
-from bot.render import mention
 from bot.voice import Short, Voice
 from commands.duty_planner import HISTORY, Planner
 from commands.duty_text import DutyAndDay, DutyFinder, DutyName, who
@@ -61,7 +60,8 @@ class TurnsFeature(Feature):
         if not rows:
             return {"when": "–", "users": "–"}
         occ = rows[-1].occurrence
-        users = [r.user_id or "–" for r in rows if r.occurrence == occ]
+        names = await self.voice.names(duty.room_id)
+        users = [names.name(r.user_id) if r.user_id else "–" for r in rows if r.occurrence == occ]
         return {"when": self.voice.value(ctx.lang, Short(occ)), "users": ", ".join(users)}
 
     @command("duty handback", aliases=["dienst abgeben", "dienst zurückgeben", "dienst zurueckgeben"])
@@ -74,8 +74,9 @@ class TurnsFeature(Feature):
         if not moves or not moves[0].to_users:
             raise UserError("duty.handback_nobody", name=found.name, usage=False,
                             when=self.voice.value(ctx.lang, Short(mine[0].occurrence)))
-        await self._tell(ctx, found.room_id, "duty.handed_back", user=ctx.sender, duty=found.name,
-                         when=Short(mine[0].occurrence), users=who(moves[0].to_users, ping=True))
+        names = await self.voice.names(found.room_id)
+        await self._tell(ctx, found.room_id, "duty.handed_back", user=names.plain(ctx.sender), duty=found.name,
+                         when=Short(mine[0].occurrence), users=who(moves[0].to_users, names, ping=True))
 
     async def _slots_on(self, duty: Duty, day: date, now: datetime) -> list[Slot]:
         return [s for s in await self.turns.slots_after(duty.id, now) if self.planner.day(s.occurrence) == day]
@@ -106,8 +107,10 @@ class TurnsFeature(Feature):
             await self.turns.set_status(original.id, "released")
         await self.turns.add(found.id, occ, ctx.sender, "taken", "take", found.weight, ctx.now)
         await self.turns.override(found.id, occ, "take", original.user_id if original else None, ctx.sender, ctx.now)
+        names = await self.voice.names(found.room_id)
         if original is not None and original.user_id:
-            await self._tell(ctx, found.room_id, "duty.taken_from", user=mention(original.user_id), taker=ctx.sender,
-                             duty=found.name, when=Short(occ))
+            await self._tell(ctx, found.room_id, "duty.taken_from", user=names.mention(original.user_id),
+                             taker=names.plain(ctx.sender), duty=found.name, when=Short(occ))
         else:
-            await self._tell(ctx, found.room_id, "duty.taken_free", taker=ctx.sender, duty=found.name, when=Short(occ))
+            await self._tell(ctx, found.room_id, "duty.taken_free", taker=names.plain(ctx.sender), duty=found.name,
+                             when=Short(occ))

@@ -181,7 +181,7 @@ class Meetings(Feature):
     def _attendees(ctx: Ctx, s: Standing, idx: int) -> list[Rich]:
         """The line naming (and pinging) who said yes or maybe to the date; none if nobody did."""
         opt = s.meeting.options[idx] if s.meeting else None
-        who = [show.pill(u) for u in (*opt.yes, *opt.maybe) if u.startswith("@")] if opt else []
+        who = [show.pill(ctx, u) for u in (*opt.yes, *opt.maybe) if u.startswith("@")] if opt else []
         return [ctx.rich("polls.meeting.attendees", who=join(who))] if who else []
 
     def _details(self, ctx: Ctx, meeting: Meeting) -> list[Rich]:

@@ -11,6 +11,7 @@ from bot.effects import RESULT
 from bot.feature import Ctx, Permissions
 from bot.i18n import I18n
 from bot.messenger import Messenger
+from bot.names import Names
 from bot.ports import Chat, Clock
 from bot.render import Rich, join
 from bot.scheduler import JobHandler, Scheduler
@@ -63,7 +64,7 @@ class PollDeps:
         lang = await self.voice.lang(room_id)
         return Ctx(room_id=room_id, sender=self.chat.own_user_id, event_id="", lang=lang, tz=self.settings.timezone,
                    now=self.clock.now(), is_dm=False, i18n=self.i18n, messenger=self.messenger, perms=self.perms,
-                   chat=self.chat)
+                   chat=self.chat, names=Names.of(await self.chat.room_info(room_id)))
 
 
 class PollJobs:
@@ -120,7 +121,7 @@ class PollJobs:
         answered = set((await standing(self.repo, poll)).voters)
         missing_people = [m for m in members if m not in answered]
         if missing_people:
-            who = join([show.pill(m) for m in missing_people])
+            who = join([show.pill(ctx, m) for m in missing_people])
             await self.deps.messenger.send(poll.room_id, ctx.rich("polls.nudge", id=poll.id, title=poll.title,
                                                                   when=when, who=who))
 

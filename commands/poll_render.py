@@ -1,6 +1,6 @@
 """How polls look: the tables that are edited in place, results whose first line names the winner,
-the native MSC3381 events. Built only from bot.render parts; names in tables and results never ping
-(`person`, no m.mentions), only `pill` does (nudges, a fixed meeting's attendees)."""
+the native MSC3381 events. Built only from bot.render parts; names in tables and results are plain
+text that never pings (`person`), only `pill` does (nudges, a fixed meeting's attendees)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -8,7 +8,8 @@ from typing import Any
 
 from bot.eventsize import CONTENT_BUDGET, fits
 from bot.feature import Ctx
-from bot.render import Rich, bold, fmt, join, lines, mention, plain, table
+from bot.numbers import format_fixed, format_number
+from bot.render import Rich, bold, fmt, join, lines, plain, table
 from bot.timeformat import format_weekday_date, format_when
 from commands.pollcount import Standing, choosers
 from commands.pollrules import KEYCAPS
@@ -20,17 +21,16 @@ POLL_END = "org.matrix.msc3381.poll.end"
 TEXT = "org.matrix.msc1767.text"
 
 
-def pill(user_id: str) -> Rich:
-    """user_id as a pill named by its local part; it notifies (m.mentions)."""
-    return mention(user_id, user_id.lstrip("@").split(":")[0])
+def pill(ctx: Ctx, user_id: str) -> Rich:
+    """user_id as a pill labelled with their name in the room; it notifies (m.mentions)."""
+    return ctx.names.mention(user_id)
 
 
 def person(ctx: Ctx, user_id: str) -> Rich:
-    """A name that Element shows as a pill but that notifies nobody (not in m.mentions)."""
+    """The name as plain text: no link, notifies nobody."""
     if user_id.startswith(ANONYMOUS):
         return plain(ctx.t("polls.anonymous"))
-    named = pill(user_id)
-    return Rich(named.text, named.html)
+    return ctx.names.plain(user_id)
 
 
 MAX_NAMES = 30  # per cell; a big poll must still fit into one Matrix event (64 KiB)
@@ -136,9 +136,9 @@ def choice_table(ctx: Ctx, s: Standing) -> Rich:
 
 
 def rules_line(ctx: Ctx, poll: Poll) -> str:
-    quorum = str(poll.quorum) if poll.quorum else ctx.t("polls.rules.no_quorum")
+    quorum = ctx.t("polls.rules.quorum", poll.quorum) if poll.quorum else ctx.t("polls.rules.no_quorum")
     return ctx.t("polls.rules", majority=ctx.t("polls.majority." + poll.majority), quorum=quorum,
-                 choices=poll.max_choices)
+                 choices=ctx.t("polls.rules.choices", poll.max_choices))
 
 
 def choice_message(ctx: Ctx, s: Standing) -> Rich:
@@ -161,13 +161,15 @@ def choice_first_line(ctx: Ctx, s: Standing) -> Rich:
     r, poll = s.choice, s.poll
     assert r is not None
     base = {"id": poll.id, "title": poll.title, "majority": ctx.t("polls.majority." + poll.majority),
-            "quorum": poll.quorum or 0, "ballots": r.participation, "valid": r.valid_votes}
+            "quorum": ctx.t("polls.count.votes", poll.quorum or 0), "ballots": r.participation,
+            "valid": r.valid_votes}
     if poll.yesno:
-        base.update(yes=r.counts[0], no=r.counts[1], abstain=r.counts[2])
+        base.update(yes=r.counts[0], no=r.counts[1], abstain=ctx.t("polls.count.abstentions", r.counts[2]))
     if r.winner is not None:
         if poll.yesno:
             return plain(ctx.t("polls.poll.carried" if r.winner == 0 else "polls.poll.rejected", **base))
-        return plain(ctx.t("polls.poll.won", option=numbered(ctx, poll, r.winner), votes=r.counts[r.winner], **base))
+        return plain(ctx.t("polls.poll.won", r.valid_votes, option=numbered(ctx, poll, r.winner),
+                           votes=r.counts[r.winner], **base))
     if r.reason == "tie":
         key = "polls.poll.tie_motion" if poll.yesno else "polls.poll.tie"
         return plain(ctx.t(key, options="; ".join(numbered(ctx, poll, i) for i in r.leaders), **base))
@@ -180,7 +182,9 @@ def validity_line(ctx: Ctx, s: Standing) -> str:
     params = {"ballots": r.participation, "quorum": poll.quorum or 0, "valid": r.valid_votes,
               "abstentions": r.abstentions, "invalid": r.invalid,
               "majority": ctx.t("polls.majority." + poll.majority)}
-    return ctx.t("polls.validity." + r.reason, **params) + " " + ctx.t("polls.participation", **params)
+    counted = {**params, "abstentions": ctx.t("polls.count.abstentions", r.abstentions),
+               "valid": ctx.t("polls.count.valid", r.valid_votes)}
+    return ctx.t("polls.validity." + r.reason, **params) + " " + ctx.t("polls.participation", **counted)
 
 
 # --------------------------------------------------------------------------- consensing
@@ -190,8 +194,8 @@ def consensus_table(ctx: Ctx, s: Standing) -> Rich:
     rows = []
     winners = set(r.winners) if not poll.is_open else set()
     for idx, opt in enumerate(r.options):
-        avg = "–" if opt.average is None else f"{opt.average:.1f}"
-        acc = "–" if opt.acceptance is None else f"{opt.acceptance:.0f} %"
+        avg = "–" if opt.average is None else format_fixed(opt.average, ctx.lang)
+        acc = "–" if opt.acceptance is None else format_number(opt.acceptance, ctx.lang, 0) + " %"
         flag = ctx.t("polls.consensus.flag") if opt.not_better_than_passive and s.ballots else ""
         mark = "★ " if idx in winners else ""
         rows.append([f"{mark}{idx}", poll.options[idx].label, str(opt.total), avg, acc, flag])
@@ -218,10 +222,11 @@ def consensus_first_line(ctx: Ctx, s: Standing) -> Rich:
     best = r.options[r.winners[0]]
     if len(r.winners) == 1:
         return plain(ctx.t("polls.consensus.winner", id=poll.id, title=poll.title,
-                           option=numbered(ctx, poll, r.winners[0]), total=best.total,
-                           acceptance=f"{best.acceptance:.0f}"))
+                           option=numbered(ctx, poll, r.winners[0]), total=ctx.t("polls.count.points", best.total),
+                           acceptance=format_number(best.acceptance, ctx.lang, 0)))
     options = "; ".join(numbered(ctx, poll, i) for i in r.winners)
-    return plain(ctx.t("polls.consensus.tie", id=poll.id, title=poll.title, options=options, total=best.total))
+    return plain(ctx.t("polls.consensus.tie", id=poll.id, title=poll.title, options=options,
+                       total=ctx.t("polls.count.points", best.total)))
 
 
 # --------------------------------------------------------------------------- any poll

@@ -12,6 +12,7 @@ from bot.converters import When
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Choice, Converter, Int, Items, Number, Setting, Text, YesNo, command
+from bot.names import Names
 from bot.render import Rich, lines, plain
 from bot.timeformat import format_weekday_date
 from commands import poll_render as show
@@ -33,6 +34,12 @@ __all__ = ["Polls", "PollDeps", "poll_features"]
 # --------------------------------------------------------------------------- argument types
 class Title(Text):
     label = "title"
+
+
+class OptionText(Text):
+    """An option of a decision or consensing poll (the usage line says <Option>, not <Text>)."""
+
+    label = "option"
 
 
 class Choices(Converter):
@@ -98,7 +105,7 @@ class Polls(PollEvents, PollJobs, Feature):
             await self.relate(poll.id, role, "m.reaction", {"keys": keys})
 
     @command("poll", aliases=["umfrage", "abstimmung"], stores_text=True)
-    async def poll(self, ctx: Ctx, question: Title, options: Items[Text] = None, until: Setting[When] = None,
+    async def poll(self, ctx: Ctx, question: Title, options: Items[OptionText] = None, until: Setting[When] = None,
                    choices: Setting[Positive] = 1, secret: Setting[YesNo] = False, quorum: Setting[Positive] = None,
                    majority: Setting[Majority] = "simple"):
         yesno = not options
@@ -115,7 +122,7 @@ class Polls(PollEvents, PollJobs, Feature):
         await ctx.reply_rich(show.message(ctx, await standing(self.repo, poll)), ref=ref(poll.id, "table"), whole=True)
 
     @command("consensus", aliases=["konsens", "konsensieren"], stores_text=True)
-    async def consensus(self, ctx: Ctx, question: Title, options: Items[Text], until: Setting[When] = None):
+    async def consensus(self, ctx: Ctx, question: Title, options: Items[OptionText], until: Setting[When] = None):
         labels = [ctx.t("polls.consensus.passive"), *options]
         self._check_count(len(labels), minimum=MIN_OPTIONS)
         self._check_duplicates(labels)
@@ -157,6 +164,8 @@ class Polls(PollEvents, PollJobs, Feature):
             info = await ctx.chat.room_info(poll.room_id) if ctx.is_dm else None
             if info is None or ctx.sender not in info.members:
                 poll = None
+            else:  # asked from a direct chat: the poll's people are named as they are in its room
+                ctx.names = Names.of(info)
         if poll is None:
             raise UserError("polls.error.unknown", id=number, usage=False)
         if open_only and not poll.is_open:
@@ -227,7 +236,8 @@ class Polls(PollEvents, PollJobs, Feature):
         if ctx.sender == poll.creator or await ctx.is_organiser(room_id=poll.room_id):
             return
         if poll.creator:
-            raise UserError(key, id=poll.id, creator=poll.creator, usage=False)
+            names = Names.of(await ctx.chat.room_info(poll.room_id))  # named as in the poll's room
+            raise UserError(key, id=poll.id, creator=names.name(poll.creator), usage=False)
         raise UserError(key + "_orga", id=poll.id, usage=False)
 
     async def close_poll(self, poll: Poll, ctx: Ctx, *, reply: bool = True, fixing: bool = False) -> Standing:

@@ -206,6 +206,8 @@ def parse_recurrence(text: str, *, default_time: time | None = DEFAULT_TIME, anc
         got.update(interval=interval, unit=unit)
     got.update({k: sorted(v) for k, v in (("weekdays", weekdays), ("positions", positions),
                                            ("monthdays", monthdays)) if v})
+    if "bad_time" in got:
+        raise RecurrenceError("bad_time", got)
     if unknown:
         raise RecurrenceError("unknown_words" if got or flags else "unreadable", {**got, "unknown": unknown})
     if not 1 <= interval <= 366:
@@ -258,10 +260,12 @@ def _take_time(s: str, got: dict[str, Any]) -> tuple[str, tuple[int, int, bool] 
     suf = (m.group("suf") or m.group("tsuf") or "").replace(".", "").replace(" ", "")
     if suf in ("am", "pm"):
         if not 1 <= hour <= 12:
-            raise RecurrenceError("bad_time", {"time": m.group(0).strip()})
+            got["bad_time"] = m.group(0).strip()  # reported once the rest is read (what else was understood)
+            return s[:m.start()] + " " + s[m.end():], None
         hour = hour % 12 + (12 if suf == "pm" else 0)
     if hour > 23 or minute > 59:
-        raise RecurrenceError("bad_time", {"time": m.group(0).strip()})
+        got["bad_time"] = m.group(0).strip()
+        return s[:m.start()] + " " + s[m.end():], None
     got["time"] = f"{hour:02d}:{minute:02d}"
     return s[:m.start()] + " " + s[m.end():], (hour, minute, suf in ("am", "pm"))
 

@@ -129,7 +129,7 @@ class SafeSpaceFeature(Feature):
             raise UserError("safespace.already_requested", name=info.name, usage=False)
         await self.admissions.set(space.room_id, user_id, "asked")
         decided = await self._needs_decision(ctx, space, user_id)
-        lang = ctx.lang if reply else await self.voice.lang(space.room_id)
+        lang = ctx.lang if reply else await self.voice.dm_lang(user_id, await self.voice.lang(space.room_id))
         message = lines([
             self.voice.rich(lang, "safespace.knocked" if not reply else "safespace.rules_for", name=info.name),
             self._rules(ctx, space, lang),
@@ -234,7 +234,7 @@ class SafeSpaceFeature(Feature):
         if admission is not None and admission.state == "joined":
             return  # a profile change, not a new arrival
         await self.admissions.set(space.room_id, user, "joined")
-        lang = await self.voice.lang(space.room_id)
+        lang = await self.voice.dm_lang(user, await self.voice.lang(space.room_id))  # read in the direct chat
         await ctx.messenger.dm(user, lines([
             self.voice.rich(lang, "safespace.welcome", name=info.name),
             self._rules(ctx, space, lang),

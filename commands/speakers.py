@@ -9,7 +9,7 @@ from __future__ import annotations
 from bot.errors import UserError
 from bot.feature import Ctx, Feature
 from bot.grammar import Choice, command
-from bot.render import Rich, lines, mention, plain
+from bot.render import Rich, lines
 from bot.voice import Voice
 from commands.speakerorder import FINTA, GO, OPEN, next_speaker, speaking_order
 from storage.safespace import SpeakersLists
@@ -64,10 +64,10 @@ class Speakers(Feature):
         if entry is None:
             raise UserError("speakers.empty", usage=False)
         await self.lists.call(ctx.room_id, entry)
-        parts = [ctx.rich("speakers.called", speaker=mention(entry.user_id), list=self._label(ctx, entry.list))]
+        parts = [ctx.rich("speakers.called", speaker=ctx.names.mention(entry.user_id), list=self._label(ctx, entry.list))]
         order = await self._order(ctx.room_id)
         if order:
-            parts.append(ctx.rich("speakers.then", speaker=order[0].user_id, list=self._label(ctx, order[0].list)))
+            parts.append(ctx.rich("speakers.then", speaker=ctx.names.plain(order[0].user_id), list=self._label(ctx, order[0].list)))
         else:
             parts.append(ctx.rich("speakers.then_nobody"))
         await ctx.reply_rich(lines(parts))
@@ -80,7 +80,7 @@ class Speakers(Feature):
             return
         entries: list[Rich] = [ctx.rich("speakers.header", len(order))]
         for i, e in enumerate(order, start=1):
-            entries.append(ctx.rich("speakers.entry", position=i, speaker=plain(e.user_id),
+            entries.append(ctx.rich("speakers.entry", position=i, speaker=ctx.names.plain(e.user_id),
                                     list=self._label(ctx, e.list)))
         await ctx.reply_rich(lines(entries))
 

@@ -14,7 +14,6 @@ from datetime import timedelta
 from bot.feature import Ctx, Feature
 from bot.messenger import caused_by
 from bot.ports import Clock, Incoming
-from bot.render import mention
 from bot.scheduler import JobHandler, Scheduler
 from bot.voice import Voice
 from commands.duty_planner import WELCOME_NAMES, Planner
@@ -62,7 +61,7 @@ class WelcomeFeature(Feature):
         if buddy is None:
             await self.welcomes.add(ev.room_id, user, "nobody", ctx.now, duty_id=duty.id)
             target = await organisers_room(self.voice, ev.room_id)
-            await self.voice.say(target, "welcome.nobody", user=user, duty=duty.name,
+            await self.voice.say(target, "welcome.nobody", user=ctx.names.plain(user), duty=duty.name,
                                  room=await self.voice.room_name(ev.room_id))
             return
         await self.welcomes.add(ev.room_id, user, "buddy", ctx.now, buddy=buddy, duty_id=duty.id)
@@ -86,21 +85,25 @@ class WelcomeFeature(Feature):
             return
         lang = await self.voice.lang(room_id)
         room_name = await self.voice.room_name(room_id)
+        names = await self.voice.names(room_id)  # as they are called in the room they share
         async with caused_by(room_id, None):
             chat = await self.voice.messenger.create_room(
                 [user, row.buddy], name=self.voice.t(lang, "welcome.chat_name", room=room_name), is_direct=False)
             await self.voice.messenger.send(None, self.voice.rich(
-                lang, "welcome.intro", newcomer=mention(user), buddy=mention(row.buddy), room=room_name), needs=chat)
+                lang, "welcome.intro", newcomer=names.mention(user), buddy=names.mention(row.buddy), room=room_name),
+                needs=chat)
         await self.welcomes.set_chat_room(room_id, user, chat)
 
     async def my_data(self, user_id: str, ctx: Ctx):
         out = []
         for row in await self.welcomes.of_user(user_id):
             room = await self.voice.room_name(row.room_id)
+            names = await self.voice.names(row.room_id)
             if row.buddy == user_id:
-                out.append(ctx.rich("welcome.mydata_as_buddy", user=row.user_id, room=room))
+                out.append(ctx.rich("welcome.mydata_as_buddy", user=names.plain(row.user_id), room=room))
             else:
-                out.append(ctx.rich("welcome.mydata_" + row.kind, room=room, buddy=row.buddy or "–"))
+                out.append(ctx.rich("welcome.mydata_" + row.kind, room=room,
+                                    buddy=names.plain(row.buddy) if row.buddy else "–"))
         return out
 
     async def forget(self, user_id: str, ctx: Ctx):

@@ -66,6 +66,7 @@ class FakeRoom:
     name: str = ""
     alias: str | None = None
     join_rule: str = "invite"
+    display_names: dict[str, str] = field(default_factory=dict)  # user id -> display name in this room
     state: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     events: dict[str, Incoming] = field(default_factory=dict)
     invited: list[str] = field(default_factory=list)
@@ -115,7 +116,8 @@ class FakeChat:
         pl = {"users": dict(r.power)}
         return RoomInfo(room_id=r.room_id, name=r.name or r.room_id, alias=r.alias, members=tuple(r.members),
                         power=dict(r.power), users_default=0, creators=tuple(r.creators),
-                        join_rule=r.join_rule, is_direct=len(r.members) == 2, power_levels=pl)
+                        join_rule=r.join_rule, is_direct=len(r.members) == 2, power_levels=pl,
+                        display_names={u: n for u, n in r.display_names.items() if u in r.members})
 
     async def joined_rooms(self) -> list[str]:
         return list(self.rooms)

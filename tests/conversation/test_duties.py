@@ -131,7 +131,7 @@ async def test_plan_assigns_fairly_and_names_without_pinging(duty_conv):
     default = await duty_conv.reply(CAROL, "!dienst plan Protokoll", ROOM)
     assert plan_rows(default.body) == rows[:5]
     too_many = await duty_conv.reply(CAROL, "!dienst plan Protokoll 99", ROOM)
-    assert too_many.body.startswith("Bitte eine Anzahl von 1 bis 26.")
+    assert too_many.body.startswith("Bitte gib eine Anzahl von 1 bis 26 an.")
 
 
 async def test_plan_with_nobody_in_the_pool_says_so(duty_conv):
@@ -222,7 +222,7 @@ async def test_duties_lists_upcoming_assignments_without_pinging(duty_conv):
 async def test_stats_needs_duties_and_a_sane_window(duty_conv):
     assert (await duty_conv.reply(ALICE, "!dienst statistik", ROOM)).body.startswith("Hier gibt es noch keine Dienste")
     await minutes_duty(duty_conv)
-    assert (await duty_conv.reply(ALICE, "!dienst statistik 99", ROOM)).body.startswith("Bitte eine Zahl von Monaten")
+    assert (await duty_conv.reply(ALICE, "!dienst statistik 99", ROOM)).body.startswith("Bitte gib eine Zahl von Monaten")
     answer = await duty_conv.reply(ALICE, "!dienst statistik 3", ROOM)
     assert answer.body.startswith("Dienste der letzten 3 Monate (seit Fr., 21. Aug. 2026):")
     assert "<table>" in answer.html

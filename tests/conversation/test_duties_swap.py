@@ -136,7 +136,7 @@ async def test_swap_refused_when_the_other_is_away_or_not_here(duty_conv):
     await duty_conv.reply(a, "!abwesend 1.12. 1.12.", ROOM)  # a cannot do b's next turn, but a later one
     mine_away = await duty_conv.reply(a, f"!dienst tauschen Protokoll 24.11. {b}", ROOM)
     assert mine_away.body == (f"Du hast dich für Di., 1. Dez. 2026 abwesend gemeldet, den Einsatz von {b} an dem Tag "
-                              "kannst du nicht übernehmen. Nenne mit für <Datum> einen anderen.")
+                              "kannst du nicht übernehmen. Nenne mit „für <Datum>“ einen anderen.")
     later = await duty_conv.reply(a, f"!dienst tauschen Protokoll 24.11. {b} für 15.12.", ROOM)
     assert "deinen Einsatz am Di 15.12. 18:00" in later.body
     await duty_conv.reply(a, "!dienst zurückziehen 1", ROOM)

@@ -51,7 +51,7 @@ async def test_results_shows_standing_then_result(conv):
     await conv.reply(BOB, "!abstimmen 1 2=vielleicht", ROOM)
     answer = await conv.reply(CAROL, "!ergebnis 1", ROOM)
     assert answer.body.startswith("Zwischenstand von #1 (noch offen):\n📅 #1 Plenum – offen")
-    assert "🤔 bob" in row(answer.body, 2) and answer.content["m.mentions"] == {}
+    assert "🤔 @bob:test" in row(answer.body, 2) and answer.content["m.mentions"] == {}
     await conv.reply(ALICE, "!schliessen 1", ROOM)
     answer = await conv.reply(CAROL, "!results 1", ROOM)
     assert answer.body.startswith("Bester Termin für „Plenum“ (#1): 2. Di 1.12. 19:00 – 0× ja, 1× vielleicht.")
@@ -81,7 +81,7 @@ async def test_clicks_while_the_bot_was_down_are_counted_once_after_restart(conv
     taken_back = conv.event(CAROL, "", ROOM, type="m.reaction", content={
         "m.relates_to": {"rel_type": "m.annotation", "event_id": table.event_id, "key": THREE}})
     await conv.deliver(taken_back)
-    assert "✅ carol" in row(newest_table(conv, table.event_id), 3)
+    assert "✅ @carol:test" in row(newest_table(conv, table.event_id), 3)
     # the bot is down: bob clicks yes on 1, carol maybe on 2 and takes back her yes on 3
     clicks = [conv.event(BOB, "", ROOM, type="m.reaction", content={
         "m.relates_to": {"rel_type": "m.annotation", "event_id": table.event_id, "key": ONE}}),
@@ -92,7 +92,7 @@ async def test_clicks_while_the_bot_was_down_are_counted_once_after_restart(conv
     conv = await restart(conv, tmp_path)
     await conv.app.delivery.flush()
     body = newest_table(conv, table.event_id)
-    assert "✅ bob" in row(body, 1) and "🤔 carol" in row(body, 2) and "carol" not in row(body, 3)
+    assert "✅ @bob:test" in row(body, 1) and "🤔 @carol:test" in row(body, 2) and "carol" not in row(body, 3)
     assert "2 Personen haben geantwortet." in body
     before = len(conv.chat.sent)
     for ev in [*clicks, redaction]:  # then the sync delivers the same events: nothing changes
@@ -158,7 +158,7 @@ async def test_my_data_and_forget(conv):
     assert mine == [
         "Umfrage #1 „Plenum“ (offen): deine Antwort ja: 1; vielleicht: 2",
         "Umfrage #2 „Alt“ (geschlossen): deine Antwort zählt im Ergebnis.",
-        "Geheime Abstimmung #3 „Geheim“: du hast abgestimmt (was, ist nirgends mit dir verknüpft).",
+        "Geheime Abstimmung #3 „Geheim“: du hast abgestimmt (was du gewählt hast, ist nirgends mit dir verknüpft).",
         "Du hast 1 Umfrage angelegt: #2.",
     ]
     async with conv.app.db.transaction():  # as inside the !forget command

@@ -30,9 +30,9 @@ async def test_lowest_total_resistance_wins_with_acceptance(conv):
     lines = result.body.split("\n")
     assert lines[0] == ("Ergebnis #1 „Wohin?“: den geringsten Widerstand hat 1. Lastenrad "
                         "(6 Punkte, Akzeptanz 80 %).")
-    assert cells(result.body, 0)[2:5] == ["24", "8.0", "20 %"]
-    assert cells(result.body, 1)[:5] == ["★ 1", "Lastenrad", "6", "2.0", "80 %"]
-    assert cells(result.body, 2)[2:5] == ["15", "5.0", "50 %"]
+    assert cells(result.body, 0)[2:5] == ["24", "8,0", "20 %"]
+    assert cells(result.body, 1)[:5] == ["★ 1", "Lastenrad", "6", "2,0", "80 %"]
+    assert cells(result.body, 2)[2:5] == ["15", "5,0", "50 %"]
     assert not any(c.startswith("⚠") for c in cells(result.body, 2))
 
 
@@ -53,7 +53,7 @@ async def test_latest_rating_replaces_the_earlier_one(conv):
     await conv.reply(BOB, "!abstimmen 1 0=10 1=0", ROOM)
     result = await conv.reply(ALICE, "!schliessen 1", ROOM)
     assert result.body.startswith("Ergebnis #1 „Was tun?“: den geringsten Widerstand hat 1. A (0 Punkte")
-    assert "1 Person hat bewertet: bob" in conv.chat.sent[-2].content.get("m.new_content", {}).get("body", "")
+    assert "1 Person hat bewertet: @bob:test" in conv.chat.sent[-2].content.get("m.new_content", {}).get("body", "")
 
 
 async def test_passive_solution_can_win_and_nobody_rating_is_said(conv):

@@ -74,7 +74,7 @@ async def test_close_sends_the_poll_end_and_later_responses_are_ignored(conv):
     assert await conv.say(CAROL, "", ROOM, type=RESPONSE, content={
         "m.relates_to": {"rel_type": "m.reference", "event_id": start.event_id}, RESPONSE: {"answers": ["2"]}}) == []
     result = await conv.reply(ALICE, "!ergebnis 1", ROOM)
-    assert result.body.startswith("Ergebnis #1 „Mittagessen?“: gewonnen hat 1. Pizza mit 1 von 1 gültigen Stimmen.")
+    assert result.body.startswith("Ergebnis #1 „Mittagessen?“: gewonnen hat 1. Pizza mit 1 von 1 gültigen Stimme.")
 
 
 async def test_deadline_closes_a_decision_poll(conv):
@@ -93,7 +93,7 @@ async def test_yes_no_motion_rejected_tied_and_abstentions(conv):
     for who, choice in ((ALICE, "nein"), (BOB, "nein"), (CAROL, "enthaltung"), (ORGA, "ja")):
         await conv.reply(who, f"!abstimmen 1 {choice}", ROOM)
     result = await conv.reply(ALICE, "!schliessen 1", ROOM)
-    assert result.body.startswith("Ergebnis #1: „Antrag A“ ist abgelehnt (1 ja, 2 nein, 1 Enthaltungen).")
+    assert result.body.startswith("Ergebnis #1: „Antrag A“ ist abgelehnt (1 ja, 2 nein, 1 Enthaltung).")
     await create(conv, "!umfrage Antrag B")
     await conv.reply(ALICE, "!abstimmen 2 1", ROOM)
     await conv.reply(BOB, "!abstimmen 2 2", ROOM)
@@ -142,7 +142,7 @@ async def test_bad_decision_polls_get_one_sentence(conv):
         "!umfrage Frage | " + " | ".join(f"O{i}" for i in range(21)): "Höchstens 20 Optionen, bitte – das sind 21.",
         "!umfrage Frage | A | B\nauswahl: 3": "auswahl: 3 geht nicht – es gibt nur 2 Optionen zur Wahl.",
         "!umfrage Frage | A | B\nmehrheit: absolut": "„absolut“ ist keine Mehrheitsregel",
-        "!umfrage Frage | A | B\nquorum: 0": "„0“: bitte eine Zahl ab 1.",
+        "!umfrage Frage | A | B\nquorum: 0": "„0“ geht hier nicht: Bitte gib eine ganze Zahl ab 1 an.",
         "!umfrage Frage | A | B\nbis: gestern 10:00": "„gestern 10:00“ liegt in der Vergangenheit.",
     }
     for body, expected in cases.items():

@@ -41,10 +41,10 @@ async def test_duty_plan_names_the_assignee_without_a_ping(bot_factory, matrix_u
     assert "Du bist jetzt im Pool von Protokoll" in joined.body
     plan = await command(alice, room, "!dienst plan Protokoll 2", bot.user_id)
     content = plan.source["content"]
-    # plans and lists never ping (issue 11, defect 10); reminders do
-    assert not content.get("m.mentions", {}).get("user_ids")
-    assert "matrix.to/#/@" not in content.get("formatted_body", "")
-    assert plan.body.count(bob.user_id.split(":")[0].lstrip("@")) == 2
+    assert content["m.mentions"] == {}  # a plan names, it never pings (issue 11 defect 10)
+    assert "matrix.to" not in content["formatted_body"]
+    bob_name = bob.user_id[1:].split(":")[0]  # Synapse's default display name: the localpart
+    assert plan.body.count(bob_name) == 2 and bob.user_id not in plan.body  # named, not shown by id
     assert bot.stop() == 0
 
 
@@ -66,8 +66,9 @@ async def test_newcomer_gets_a_buddy_in_a_new_chat(bot_factory, matrix_user):
     await carol.join(chat_room)
     intro = await wait_for(carol, lambda r, e: r == chat_room and isinstance(e, RoomMessageNotice)
                            and e.sender == bot.user_id, timeout=30)
-    assert intro.body.startswith(f"Hallo {carol.user_id}, willkommen in Ortsgruppe!")
-    assert f"{bob.user_id} ist deine Ansprechperson" in intro.body
+    name = {u.user_id: u.user_id[1:].split(":")[0] for u in (bob, carol)}  # default display names: localparts
+    assert intro.body.startswith(f"Hallo {name[carol.user_id]}, willkommen in Ortsgruppe!")
+    assert f"{name[bob.user_id]} ist deine Ansprechperson" in intro.body
     assert sorted(intro.source["content"]["m.mentions"]["user_ids"]) == sorted([bob.user_id, carol.user_id])
     members = await carol.joined_members(chat_room)
     assert bot.user_id in {m.user_id for m in members.members}
@@ -86,20 +87,22 @@ async def test_swap_offered_and_accepted_by_reaction(bot_factory, matrix_user):
         await command(client, room, "!dienst mitmachen Protokoll", bot.user_id)
     plan = await command(alice, room, "!dienst plan Protokoll 2", bot.user_id)
     rows = [re.match(r"^• \S+ ([\d.]+) \d\d:\d\d: (\S+)$", line) for line in plan.body.splitlines()]
-    (day, offerer), (other_day, target) = [m.groups() for m in rows if m]
-    assert {offerer, target} == set(clients)
+    (day, offerer_name), (other_day, target_name) = [m.groups() for m in rows if m]
+    by_name = {user[1:].split(":")[0]: user for user in clients}  # plans name people (default: the localpart)
+    assert {offerer_name, target_name} == set(by_name)
+    offerer, target = by_name[offerer_name], by_name[target_name]
 
     offer = await command(clients[offerer], room, f"!dienst tauschen Protokoll {day} {target}", bot.user_id)
-    assert offer.body.startswith(f"🔁 {target}: {offerer} möchte bei Protokoll mit dir tauschen (Tausch #1)")
+    assert offer.body.startswith(f"🔁 {target_name}: {offerer_name} möchte bei Protokoll mit dir tauschen (Tausch #1)")
     assert offer.source["content"]["m.mentions"] == {"user_ids": [target]}
     resp = await clients[target].room_send(room, "m.reaction", {"m.relates_to": {
         "rel_type": "m.annotation", "event_id": offer.event_id, "key": "✅"}})
     assert isinstance(resp, RoomSendResponse), resp
     done = await wait_for(clients[offerer], lambda r, e: r == room and isinstance(e, RoomMessageNotice)
                           and e.sender == bot.user_id and reply_target(e) == offer.event_id, timeout=30)
-    assert done.body.startswith(f"✅ Tausch #1 ist abgemacht, {offerer}: Protokoll am ")
+    assert done.body.startswith(f"✅ Tausch #1 ist abgemacht, {offerer_name}: Protokoll am ")
     assert done.source["content"]["m.mentions"] == {"user_ids": [offerer]}
     after = await command(alice, room, "!dienst plan Protokoll 2", bot.user_id)
     assert [m.groups() for m in (re.match(r"^• \S+ ([\d.]+) \d\d:\d\d: (\S+)$", line)
-                                 for line in after.body.splitlines()) if m] == [(day, target), (other_day, offerer)]
+                                 for line in after.body.splitlines()) if m] == [(day, target_name), (other_day, offerer_name)]
     assert bot.stop() == 0

@@ -145,7 +145,7 @@ async def test_forget_leaves_no_trace_in_any_table_or_file(conv):
     assert await db.fetchval("SELECT secret_key FROM polls WHERE id = 3") is None
     # and the group still works: the report cannot reach her, the others' votes count
     assert "nicht mehr erreichen" in (await conv.reply(AWA, "!antworten 1 Noch da?", AWARE)).body
-    assert "| 2       | jemand (anonym), bob" in (await conv.reply(BOB, "!ergebnis 2", ROOM)).body  # her click counts
+    assert "| 2       | jemand (anonym), @bob:test" in (await conv.reply(BOB, "!ergebnis 2", ROOM)).body  # her click counts
 
 
 async def test_forget_leaves_no_edit_waiting_for_a_deleted_message(tmp_path):

@@ -77,8 +77,8 @@ def test_no_time_uses_documented_default_and_says_so() -> None:
     ("jeden Dienstag außer in den Ferien 18 Uhr", "unknown_words",
      {"weekdays": [1], "time": "18:00", "unknown": ["außer", "ferien"]}),
     ("whenever", "unreadable", {"unknown": ["whenever"]}),
-    ("jeden Dienstag 25 Uhr", "bad_time", {"time": "25 uhr"}),
-    ("every Tuesday 13pm", "bad_time", {"time": "13pm"}),
+    ("jeden Dienstag 25 Uhr", "bad_time", {"bad_time": "25 uhr", "weekdays": [1]}),  # not "understood: 25 uhr"
+    ("every Tuesday 13pm", "bad_time", {"bad_time": "13pm", "weekdays": [1]}),
     ("every Tuesday 18:00 and Thursday 19:00", "ambiguous", {"times": ["18:00", "19:00"]}),
     ("61 18 * * 2", "bad_cron", {"cron": "61 18 * * 2", "field": "61"}),
     ("0 18 31 2 *", "bad_cron", {"cron": "0 18 31 2 *", "field": "31"}),  # 31 February never comes
