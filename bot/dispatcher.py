@@ -116,16 +116,25 @@ class Dispatcher:
             return text[1:]
         return text if is_dm and text else None
 
-    async def dispatch(self, ev: Incoming, is_dm: bool) -> bool:
-        """Handle a text message; False if it was no command for us."""
-        text = self.command_text(ev.body, is_dm)
+    def parse(self, body: str, is_dm: bool) -> tuple[str, list[str], list[str], Command | None, int] | None:
+        """(first line, more lines, words, command, words its name used) if the text is a command for us, else
+        None. Pure (no I/O), so the pipeline can ask it for every message before it opens a transaction."""
+        text = self.command_text(body, is_dm)
         if not text:
-            return False
+            return None
         first, *more = text.split("\n")
         words = first.split()
         cmd, used = self.registry.lookup(words)
         if cmd is None and not is_dm and not (words and words[0].lower() in self.registry.groups):
-            return False  # another bot's command in a shared room
+            return None  # another bot's command in a shared room
+        return first, more, words, cmd, used
+
+    async def dispatch(self, ev: Incoming, is_dm: bool) -> bool:
+        """Handle a text message; False if it was no command for us."""
+        parsed = self.parse(ev.body, is_dm)
+        if parsed is None:
+            return False
+        first, more, words, cmd, used = parsed
         # old messages and floods get no answer, also not "unknown command"
         if self.clock.now() - ev.ts > self.settings.catch_up:
             log.info("not answering command %s in %s: older than the catch-up window (%d min)",
