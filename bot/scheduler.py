@@ -3,7 +3,8 @@
 Features call `schedule()` inside their unit of work; the row is the truth. APScheduler
 only wakes us at the earliest pending due time (rebuilt from the rows at start and after
 every change), and `run_due()` claims each due row in the same transaction as the work's
-effects, so a crash re-runs it at most until it committed, and never after.
+effects (a batch of rows per transaction, a savepoint per row), so a crash re-runs it at most
+until it committed, and never after.
 Work that fell due while the bot was down runs at start; if it is later than the grace
 period, a job kind may choose to do something else (e.g. ask the organisers first).
 """
@@ -25,6 +26,8 @@ from storage.core import Job, Jobs
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+BATCH = 50  # jobs per transaction: holds the writer lock for ~10 ms at most, so commands wait little
 
 
 @dataclass(frozen=True)
@@ -75,36 +78,66 @@ class Scheduler:
                 due = await self.jobs.due(now)
                 if not due:
                     break
-                for job in due:
-                    ran += await self._run_one(job, now)
+                for start in range(0, len(due), BATCH):
+                    ran += await self._run_batch(due[start:start + BATCH], now)
         await self._rearm()
         return ran
 
-    async def _run_one(self, job: Job, now: datetime) -> int:
-        handler = self.handlers.get(job.kind)
+    async def _run_batch(self, batch: list[Job], now: datetime) -> int:
+        """Claim and run up to BATCH jobs in one transaction, each in a savepoint with its claim: a failing
+        job's effects roll back alone and it is marked failed, the others commit. One commit (and one turn of
+        the writer lock) per batch instead of per job is what lets 1,000 jobs due at one minute run on time.
+        If the transaction itself breaks, the batch runs again one job per transaction."""
+        ran = 0
         try:
             async with self.db.transaction():
-                if handler is None:
-                    if await self.jobs.finish(job.id, now, state="failed", note="unknown kind"):
-                        log.error("job %s has unknown kind %s; marked failed", job.key, job.kind)
-                    return 0
-                if not await self.jobs.finish(job.id, now):
-                    return 0
-                late = now - job.due_at > self.grace
-                if late and handler.missed is not None:
-                    log.info("job %s was due %s, later than the grace period", job.key, job.due_at.isoformat())
-                    await handler.missed(job)
-                else:
-                    await handler.run(job)
+                for job in batch:
+                    try:
+                        async with self.db.savepoint():
+                            ran += await self._claim_and_run(job, now)
+                    except Exception:  # noqa: BLE001 - a failing job must not stop the others
+                        await self.jobs.finish(job.id, now, state="failed", note="ref " + self._failed(job))
+        except Exception:  # noqa: BLE001 - e.g. the database refused the commit: nothing of the batch stayed
+            log.exception("a batch of %d jobs could not commit; running them one by one", len(batch))
+            return sum([await self._run_one(job, now) for job in batch])
+        finally:
+            self.after_commit()
+        return ran
+
+    async def _run_one(self, job: Job, now: datetime) -> int:
+        try:
+            async with self.db.transaction():
+                return await self._claim_and_run(job, now)
         except Exception:  # noqa: BLE001 - a failing job must not stop the others
-            ref = error_ref()
-            log.exception("job %s failed ref=%s", job.key, ref)
+            ref = self._failed(job)
             async with self.db.transaction():  # the work was rolled back, so the job is pending again
                 await self.jobs.finish(job.id, now, state="failed", note="ref " + ref)
             return 0
         finally:
             self.after_commit()
+
+    async def _claim_and_run(self, job: Job, now: datetime) -> int:
+        """Inside a transaction: mark the job done (0 if someone else did) and do its work."""
+        handler = self.handlers.get(job.kind)
+        if handler is None:
+            if await self.jobs.finish(job.id, now, state="failed", note="unknown kind"):
+                log.error("job %s has unknown kind %s; marked failed", job.key, job.kind)
+            return 0
+        if not await self.jobs.finish(job.id, now):
+            return 0
+        late = now - job.due_at > self.grace
+        if late and handler.missed is not None:
+            log.info("job %s was due %s, later than the grace period", job.key, job.due_at.isoformat())
+            await handler.missed(job)
+        else:
+            await handler.run(job)
         return 1
+
+    @staticmethod
+    def _failed(job: Job) -> str:
+        ref = error_ref()
+        log.exception("job %s failed ref=%s", job.key, ref)
+        return ref
 
     # ------------------------------------------------------------------ APScheduler facade
     async def start(self) -> None:
