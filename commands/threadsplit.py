@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-
-try:  # `regex` (a dependency of dateparser) knows extended grapheme clusters (\X)
-    import regex as _regex
-except ImportError:  # pragma: no cover - code points are never fewer than graphemes
-    _regex = None
+from functools import lru_cache
 
 Span = tuple[int, int]
 
@@ -34,9 +30,21 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'»«“”‘’)\]]*$")
 _ABBREVIATION = re.compile(r"\(?(?:(?:\w\.)+|\d+\.)")
 
 
+@lru_cache(maxsize=1)
+def _grapheme_pattern():
+    """`regex` (a dependency of dateparser) knows extended grapheme clusters (\\X); imported when first
+    needed, as it is 1.1 MB resident and only posts are counted with it."""
+    try:
+        import regex
+    except ImportError:  # pragma: no cover - code points are never fewer than graphemes
+        return None
+    return regex.compile(r"\X")
+
+
 def graphemes(text: str) -> list[str]:
     """The user-perceived characters of text (code points if `regex` is missing)."""
-    return _regex.findall(r"\X", text) if _regex is not None else list(text)
+    pattern = _grapheme_pattern()
+    return pattern.findall(text) if pattern is not None else list(text)
 
 
 def _url_spans(text: str) -> list[Span]:

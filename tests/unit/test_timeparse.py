@@ -227,3 +227,17 @@ def test_format_short_forms() -> None:
 def test_formatted_short_form_reads_back() -> None:
     dt = local(2026, 12, 2, 18)
     assert parse_when(format_weekday_date(dt, "de", TZ), lang="de", tz=TZ, now=NOW) == dt
+
+
+def test_spelled_out_day_names_are_babels():
+    """bot/timeparse.py keeps Babel's locale data out of memory by spelling CLDR's day names out."""
+    from babel import Locale
+
+    from bot.timeparse import _WEEKDAYS
+
+    for lang in ("de", "en"):
+        days = Locale.parse(lang).days
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                for number, name in days[context][width].items():
+                    assert _WEEKDAYS[name.lower().rstrip(".")] == number
