@@ -47,6 +47,6 @@ def probe(tmp_path) -> dict:
 def test_a_bot_without_mastodon_accounts_never_imports_mastodon_or_the_lazy_extras(tmp_path):
     found = probe(tmp_path)
     tops = {m.split(".")[0] for m in found["modules"]}
-    for lazy in ("mastodon", "requests", "dateparser", "icalendar", "regex"):
+    for lazy in ("mastodon", "requests", "dateparser", "icalendar", "regex", "pydantic", "apscheduler"):
         assert lazy not in tops, f"{lazy} imported by building the app"
     assert found["locales"] == []  # no Babel locale data (5 MB) before a date is formatted

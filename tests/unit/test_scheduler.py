@@ -210,3 +210,23 @@ async def test_a_crash_in_the_middle_of_a_batch_leaves_every_job_to_run_once_aft
     assert sorted(r["key"] for r in rows) == [f"effect:k{i}" for i in range(5)]
     assert all(r["value"] == "1" for r in rows)  # nothing ran twice
     await db.close()
+
+
+async def test_started_scheduler_wakes_at_the_due_time_of_a_job_scheduled_later(tmp_path):
+    """The wake-up is an event-loop timer (no APScheduler): armed by schedule(), re-armed after a run."""
+    from bot.clock import SystemClock
+
+    clock, ran = SystemClock(), []
+    db, s = await make(tmp_path, clock, ran)
+    await s.start()
+    now = datetime.now(timezone.utc)
+    async with db.transaction():
+        await s.schedule("remind", "later", now + timedelta(seconds=0.6))
+        await s.schedule("remind", "sooner", now + timedelta(seconds=0.2))
+    await asyncio.sleep(0.4)
+    assert [k for k, _ in ran] == ["sooner"]
+    await asyncio.sleep(0.5)
+    assert [k for k, _ in ran] == ["sooner", "later"]
+    assert all(t - now < timedelta(seconds=0.9) for _, t in ran)
+    await s.stop()
+    await db.close()
