@@ -6,8 +6,6 @@ German uses the 24-hour clock, English the 12-hour clock; patterns are fixed (no
 from __future__ import annotations
 
 from datetime import date, datetime
-from babel.dates import format_date as _babel_date
-from babel.dates import format_datetime as _babel_datetime
 
 from bot.timeparse import zone
 
@@ -17,6 +15,19 @@ _WHEN = {"de": "EEE, d. MMM y, HH:mm", "en": "EEE, MMM d, y, h:mm a"}  # Mi., 2.
 _DATE = {"de": "EEE, d. MMM y", "en": "EEE, MMM d, y"}  # Mi., 2. Dez. 2026 / Wed, Dec 2, 2026
 _SHORT = {"de": "ccc d.M. HH:mm", "en": "ccc MMM d, h:mm a"}  # Mi 2.12. 18:00 / Wed Dec 2, 6:00 PM
 _TIME = {"de": "HH:mm", "en": "h:mm a"}
+
+
+def _babel_datetime(dt: datetime, pattern: str, locale: str) -> str:
+    # Babel (and the CLDR data it then loads, ~6 MB) comes in with the first date shown, not at start
+    from babel.dates import format_datetime
+
+    return format_datetime(dt, pattern, locale=locale)
+
+
+def _babel_date(d: date, pattern: str, locale: str) -> str:
+    from babel.dates import format_date
+
+    return format_date(d, pattern, locale=locale)
 
 
 def _lang(lang: str) -> str:
