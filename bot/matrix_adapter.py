@@ -111,6 +111,9 @@ class MatrixAdapter:
         self._state: dict[str, dict[str, dict[str, Any]]] = {}  # room -> type -> content/sender
         self._filter_salt = secrets.token_hex(4)
         self._filter_id: str | None = None  # the sync filter, uploaded once per process
+        # room -> id of the newest timeline event of the previous sync: a gap ends there. Since chat that is
+        # no command is not recorded as handled (issue 15), is_handled alone would page back to the cutoff.
+        self._newest: dict[str, str] = {}
 
     # ------------------------------------------------------------------ login
     async def login(self) -> None:
@@ -212,6 +215,9 @@ class MatrixAdapter:
                 inc = to_incoming(room_id, ev)
                 if inc is not None:
                     events.append(inc)
+            newest = getattr(info.timeline.events[-1], "event_id", None) if info.timeline.events else None
+            if newest:
+                self._newest[room_id] = newest
             for ev in [*info.state, *info.timeline.events]:
                 if self._own_join(ev):
                     joined.append((room_id, _ts(ev.source.get("origin_server_ts"))))
@@ -225,8 +231,10 @@ class MatrixAdapter:
                 and (src.get("content") or {}).get("membership") == "join")
 
     async def _fill_gap(self, room_id: str, prev_batch: str, is_handled, cutoff: datetime) -> list[Incoming]:
-        """Events the limited timeline left out, oldest first; stops at what we handled already."""
+        """Events the limited timeline left out, oldest first; stops at the previous sync's newest event, at
+        what we handled already, or at the cutoff."""
         assert self.client is not None
+        seen_last = self._newest.get(room_id)
         found: list[Incoming] = []
         token: str | None = prev_batch
         for _ in range(GAP_PAGES):
@@ -236,6 +244,9 @@ class MatrixAdapter:
                 break
             stop = False
             for ev in resp.chunk:
+                if seen_last is not None and getattr(ev, "event_id", None) == seen_last:
+                    stop = True
+                    break
                 inc = to_incoming(room_id, ev)
                 if inc is None:
                     continue
