@@ -95,8 +95,7 @@ class Pipeline:
             return False  # other bots' notices are never commands
         if ev.type != "m.room.message" and ev.type not in self.routes:
             return False  # nothing here acts on it, so there is nothing to record either
-        info = await self.chat.room_info(ev.room_id)
-        is_dm = bool(info and info.is_direct)
+        is_dm = await self.chat.is_direct(ev.room_id)
         if not await self._matters(ev, is_dm):
             return False
         try:

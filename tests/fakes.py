@@ -80,6 +80,10 @@ class FakeChat:
                         power=dict(r.power), users_default=0, creators=tuple(r.creators),
                         join_rule=r.join_rule, is_direct=len(r.members) == 2, power_levels=pl)
 
+    async def is_direct(self, room_id: str) -> bool:
+        info = await self.room_info(room_id)
+        return bool(info and info.is_direct)
+
     async def joined_rooms(self) -> list[str]:
         return list(self.rooms)
 

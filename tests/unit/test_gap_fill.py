@@ -45,3 +45,25 @@ async def test_the_gap_stops_at_the_previous_syncs_newest_event(tmp_path):
     found = await adapter._fill_gap(ROOM, "0", nothing_handled, NOW - timedelta(minutes=5))
     assert [e.event_id for e in found] == ["$e6", "$e7", "$e8", "$e9", "$e10"]
     assert adapter.client.calls == 2  # not paged back to the cutoff
+
+
+async def test_is_direct_says_what_room_info_says(tmp_path):
+    """The pipeline's O(1) direct-chat test (asked for every message) agrees with room_info."""
+    from nio import MatrixRoom
+
+    adapter = MatrixAdapter(make_config(tmp_path))
+    me = adapter.own_user_id
+    adapter.client = SimpleNamespace(rooms={})
+    cases = {"!two:t": [me, "@a:t"], "!three:t": [me, "@a:t", "@b:t"], "!named:t": [me, "@a:t"],
+             "!invited:t": [me, "@a:t"], "!without-me:t": ["@a:t", "@b:t"]}
+    for room_id, users in cases.items():
+        room = MatrixRoom(room_id, me)
+        for user in users:
+            room.add_member(user, None, None)
+        adapter.client.rooms[room_id] = room
+    adapter.client.rooms["!named:t"].name = "Vorstand"
+    adapter.client.rooms["!invited:t"].add_member("@c:t", None, None, invited=True)
+    for room_id in [*cases, "!unknown:t"]:
+        info = await adapter.room_info(room_id)
+        assert await adapter.is_direct(room_id) == bool(info and info.is_direct), room_id
+    assert await adapter.is_direct("!two:t")
