@@ -50,3 +50,13 @@ async def test_the_announcements_room_is_still_read(pconv):  # noqa: F811
     sent = await pconv.deliver(ev)
     assert sent and "#1" in sent[0].body
     assert await pconv.app.pipeline.handled.seen(ev.event_id)
+
+
+async def test_a_reaction_to_chat_writes_nothing(conv):
+    await conv.app.delivery.flush()
+    before, changes = await rows(conv), conv.app.db.writer.total_changes
+    talk = conv.event(ALICE, "Wer kommt mit?", ROOM)
+    like = conv.event(BOB, "", ROOM, type="m.reaction", content={
+        "m.relates_to": {"rel_type": "m.annotation", "event_id": talk.event_id, "key": "👍"}})
+    assert await conv.app.pipeline.handle_batch({ROOM: [talk, like]}) == 0
+    assert await rows(conv) == before and conv.app.db.writer.total_changes == changes
