@@ -82,6 +82,7 @@ class Settings:
     rooms_samples: int = 50  # !help round trips with that many rooms
     timer_jobs: int = 1000
     chatter_messages: int = 20_000  # non-command messages, in-process, spread over `rooms` rooms (500 if 0)
+    chatter_wire: int = 100  # non-command messages sent to each bot over the homeserver
     votes: int = 10_000
     members: int = 50
     storage_repeat: int = 20
@@ -90,7 +91,7 @@ class Settings:
 
 
 QUICK = Settings(samples=20, warmup=2, burst_users=10, burst_each=3, rooms=50, rooms_samples=10, timer_jobs=200,
-                 chatter_messages=5000, votes=1000, storage_repeat=5)
+                 chatter_messages=5000, chatter_wire=20, votes=1000, storage_repeat=5)
 
 
 # ------------------------------------------------------------------------------ installs
@@ -357,6 +358,9 @@ class Run:
         for name in self.bots:
             self.r[f"{name}.cpu_ms_per_cmd"] = (cpu1[name] - cpu0[name]) * 1000 / commands[name]
 
+        # ---------------------------------------------------------- chatter over the wire
+        await self.chatter_wire(mw, member, rooms, ids)
+
         # ---------------------------------------------------------- burst
         await self.bursts(observer, burst_clients, ids)
         if "plenum" in self.bots:
@@ -372,6 +376,34 @@ class Run:
             errors = text.count("Traceback") + text.count(" ERROR ")
             if errors:
                 self.notes.append(f"{name}: {errors} error lines in {bot.log_path}")
+
+    async def chatter_wire(self, mw: Watcher, member, rooms: dict[str, str], ids: dict[str, str]) -> None:
+        """The member talks in each bot's room (no command): each bot's CPU per such message, and any answer.
+        Each message reaches the bots in a sync of its own, so this is a whole sync cycle per message; the
+        echo bot's figure is what nio itself costs for that."""
+        n = self.s.chatter_wire
+        names = [x for x in ("plenum", "echo", "reminder") if x in self.bots]
+        if not n or not names:
+            return
+        log(f"chatter: {n} messages that are no command into each bot's room")
+        for name in names:
+            await wait_quiet(self.bots[name].pid, timeout=20)
+        idx = mw.mark()
+        c0 = {x: cpu_seconds(self.bots[x].pid) for x in names}
+        texts = ["Hallo zusammen, wer bringt Kuchen mit?", "I can do the flyers on Saturday", "👍",
+                 "Treffen wir uns um 18 Uhr am Markt?", "!weather Berlin"]
+        for i in range(n):
+            for name in names:
+                await send_text(member, rooms[name], texts[i % len(texts)])
+                await asyncio.sleep(self.s.gap / 2)
+        await asyncio.sleep(1.0)
+        for name in names:
+            await wait_quiet(self.bots[name].pid, timeout=30)
+            self.r[f"{name}.chatter_cpu_ms"] = (cpu_seconds(self.bots[name].pid) - c0[name]) * 1000 / n
+            answered = sum(1 for x in mw.events[idx:]
+                           if x.room_id == rooms[name] and is_notice_from(x.event, ids[name]))
+            if answered:
+                self.notes.append(f"chatter: {name} answered {answered} of {n} messages that were no command")
 
     async def bursts(self, observer, users: list[Any], ids: dict[str, str]) -> None:
         s = self.s
@@ -650,6 +682,8 @@ def rows(s: Settings, db_command: str) -> list[tuple[str, list[Row]]]:
             ("CPU per message, us: nio parse / pipeline / both", ["chatter.parse_us", "chatter.pipeline_us",
                                                                   "chatter.cpu_us"], "{:.0f}", "<= 500"),
             ("handled_events rows / row changes for them", ["chatter.rows", "chatter.writes"], "{:.0f}", "0 / 0"),
+            ("over the wire (a sync each): CPU ms per message, Plenum / echo / reminder",
+             ["plenum.chatter_cpu_ms", "echo.chatter_cpu_ms", "reminder.chatter_cpu_ms"], "{:.2f}", "(info)"),
         ]),
         (f"Timers: {s.timer_jobs} jobs due at one instant, ms late (p50 / p99 / max)", [
             ("job ran", ["timers.run.p50", "timers.run.p99", "timers.run.max"], "{:.0f}", "p99 <= 1000"),
