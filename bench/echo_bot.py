@@ -1,7 +1,9 @@
 """A bare matrix-nio echo bot, the benchmark's lower bound for "a Python bot on nio".
 
 It answers every `!help` with one m.notice that replies to the command, accepts every
-invite, and does nothing else: no database, no state requests, no encryption. Its sync
+invite, and does nothing else: no database, no state requests. With `--store DIR` it has
+end-to-end encryption on, as Plenum has (nio's store, key upload, key housekeeping after each
+sync): the issue's "bare nio echo bot with E2EE on", the fair baseline for memory. Its sync
 filter is shaped like Plenum's (timeline limit 100, no presence/ephemeral).
 
 It does one thing beyond "bare": when a sync's timeline is `limited` it pages back through
@@ -10,12 +12,13 @@ It does one thing beyond "bare": when a sync's timeline is `limited` it pages ba
 that pile up during the burst: without gap filling it silently skipped 193 of 300 commands
 there, which made its burst time meaningless. Plenum fills gaps the same way.
 
-    python bench/echo_bot.py --homeserver URL --user-id @echo:localhost --token T --device-id D
+    python bench/echo_bot.py --homeserver URL --user-id @echo:localhost --token T --device-id D [--store DIR]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
@@ -30,9 +33,25 @@ HELP = "Echo bot. Commands: !help – this text."
 
 
 async def main(args: argparse.Namespace) -> None:
-    client = AsyncClient(args.homeserver, args.user_id, device_id=args.device_id,
-                         config=AsyncClientConfig(encryption_enabled=False, request_timeout=60, max_timeouts=None))
+    e2ee = args.store is not None
+    if e2ee:
+        os.makedirs(args.store, exist_ok=True)  # must exist before the client, or encryption is silently off
+    client = AsyncClient(args.homeserver, args.user_id, device_id=args.device_id, store_path=args.store or "",
+                         config=AsyncClientConfig(encryption_enabled=e2ee, request_timeout=60, max_timeouts=None))
     client.restore_login(args.user_id, args.device_id, args.token)
+    if e2ee and client.should_upload_keys:
+        await client.keys_upload()
+
+    async def key_housekeeping() -> None:
+        if not e2ee:
+            return
+        await client.send_to_device_messages()
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -71,7 +90,8 @@ async def main(args: argparse.Namespace) -> None:
                     await client.room_send(room_id, "m.room.message", {
                         "msgtype": "m.notice", "body": HELP,
                         "m.relates_to": {"m.in_reply_to": {"event_id": ev.event_id}},
-                    })
+                    }, ignore_unverified_devices=True)
+        await key_housekeeping()
 
     first = await client.sync(timeout=0, full_state=True, sync_filter=FILTER)
     if isinstance(first, SyncError):
@@ -111,4 +131,5 @@ if __name__ == "__main__":
     p.add_argument("--user-id", required=True)
     p.add_argument("--token", required=True)
     p.add_argument("--device-id", required=True)
+    p.add_argument("--store", help="nio's store directory: end-to-end encryption on")
     asyncio.run(main(p.parse_args()))

@@ -2,6 +2,8 @@
 
     python bench/inproc.py commands              which commands the app registers (JSON list)
     python bench/inproc.py timers  [--jobs N]    N scheduled items due at the same instant: lateness
+    python bench/inproc.py chatter [--rooms N] [--messages M] [--room-members K]
+                                                 people talking in N rooms: ingest rate, CPU per message
     python bench/inproc.py storage [--votes N] [--members M] [--repeat R]
                                                  !results on a poll with N votes; !duty plan with M members
 
@@ -102,6 +104,88 @@ async def timers(tmp: Path, n_jobs: int, lead: float) -> dict[str, Any]:
         "timers.sent.max": max(del_late) if del_late else None,
         "notes": [] if len(delivered) == n_jobs else [f"timers: only {len(delivered)}/{n_jobs} delivered"],
     }
+
+
+# ------------------------------------------------------------------------------ chatter
+CHATTER = ["Hallo zusammen, wer bringt Kuchen mit?", "I can do the flyers on Saturday",
+           "> <@a:test> noch jemand?\n\nich!", "👍", "Treffen wir uns um 18 Uhr am Markt?", "!weather Berlin"]
+
+
+def _chat_source(i: int, room: str, sender: str, ts: int) -> dict[str, Any]:
+    return {"type": "m.room.message", "event_id": f"$chat{i}", "sender": sender, "origin_server_ts": ts,
+            "room_id": room, "content": {"msgtype": "m.text", "body": CHATTER[i % len(CHATTER)]}, "unsigned": {}}
+
+
+async def chatter(tmp: Path, n_rooms: int, n_messages: int, members: int, mixed_pass: bool = True) -> dict[str, Any]:
+    """People talking in n_rooms rooms the bot is in (no command among it): how many such messages per
+    second the bot's own code ingests, and its CPU per message. Two parts, timed apart: nio turning the
+    event's JSON into an event object (as in a sync response, without the response's schema check and
+    without decryption) plus the adapter's to_incoming, and the pipeline (bot/pipeline.py) on the real app
+    with its SQLite file. Commands still go through the whole path; one in 100 messages is one (!help)."""
+    from nio import Event as NioEvent
+
+    from bot.matrix_adapter import to_incoming
+    from tests.fakes import FakeChat, start_conversation
+
+    chat = FakeChat()
+    rooms = [f"!chat{r}:test" for r in range(n_rooms)]
+    people = [f"@person{k}:test" for k in range(members)]
+    for r in rooms:
+        chat.add_room(r, people, power={people[0]: 50}, name=f"group {r}")
+    conv = await start_conversation(tmp, chat, rate_limit=1_000_000)
+    try:
+        await conv.app.delivery.flush()
+        await conv.app.db.fetchval("SELECT COUNT(*) FROM handled_events")
+        ts = int(conv.clock.now().timestamp() * 1000)
+
+        def sources(prefix: str, command_every: int) -> list[dict[str, Any]]:
+            out = [_chat_source(i, rooms[i % n_rooms], people[i % members], ts) for i in range(n_messages)]
+            for i, src in enumerate(out):
+                src["event_id"] = f"${prefix}{i}"
+                if command_every and i % command_every == 0:
+                    src["content"]["body"] = "!help"
+            return out
+
+        async def ingest(events: list) -> tuple[float, float, int]:
+            """One sync per 500 messages, each room's in order (as MatrixAdapter.collect hands them over)."""
+            recorded = 0
+            c0, w0 = time.process_time(), time.perf_counter()
+            for start in range(0, len(events), 500):
+                batch: dict[str, list] = {}
+                for ev in events[start:start + 500]:
+                    batch.setdefault(ev.room_id, []).append(ev)
+                recorded += await conv.app.pipeline.handle_batch(batch) or 0  # None before issue 15
+            return time.process_time() - c0, time.perf_counter() - w0, recorded
+
+        plain_src = sources("chat", 0)
+        c0, w0 = time.process_time(), time.perf_counter()
+        plain = [to_incoming(s["room_id"], NioEvent.parse_event(s)) for s in plain_src]
+        parse_cpu, parse_wall = time.process_time() - c0, time.perf_counter() - w0
+        changes0 = conv.app.db.writer.total_changes
+        rows0 = await conv.app.db.fetchval("SELECT COUNT(*) FROM handled_events")
+        chat_cpu, chat_wall, _ = await ingest(plain)  # people talking, no command among them
+        chat_rows = await conv.app.db.fetchval("SELECT COUNT(*) FROM handled_events") - rows0
+        writes = conv.app.db.writer.total_changes - changes0
+        mixed = [to_incoming(s["room_id"], NioEvent.parse_event(s)) for s in sources("mix", 100)] if mixed_pass else []
+        commands = sum(1 for ev in mixed if ev.body == "!help")
+        pipe_cpu, pipe_wall, recorded = await ingest(mixed)  # one in 100 is a command (!help)
+        await conv.app.delivery.flush()
+        n_plain = len(plain)
+        return {
+            "chatter.rooms": n_rooms, "chatter.messages": n_messages, "chatter.commands": commands,
+            "chatter.recorded": recorded, "chatter.rows": chat_rows, "chatter.writes": writes,
+            "chatter.parse_us": parse_cpu * 1e6 / n_messages,
+            "chatter.pipeline_us": chat_cpu * 1e6 / n_plain,
+            "chatter.cpu_us": (parse_cpu / n_messages + chat_cpu / n_plain) * 1e6,
+            "chatter.rate": n_plain / (parse_wall * n_plain / n_messages + chat_wall),
+            "chatter.mixed_rate": n_messages / (parse_wall + pipe_wall) if mixed else None,  # parsing costs the same
+            "chatter.mixed_pipeline_us": pipe_cpu * 1e6 / n_messages,
+            "notes": [f"chatter: {n_messages} messages in {n_rooms} rooms of {members} members: {chat_rows} "
+                      f"handled_events rows and {writes} row changes for them; then {n_messages} with {commands} "
+                      f"commands among them: {recorded} recorded"],
+        }
+    finally:
+        await conv.app.db.close()
 
 
 # ------------------------------------------------------------------------------ storage
@@ -232,6 +316,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             return {"commands": await registered_commands(tmp_path)}
         if args.what == "timers":
             return await timers(tmp_path, args.jobs, args.lead)
+        if args.what == "chatter":
+            return await chatter(tmp_path, args.rooms, args.messages, args.room_members, not args.chatter_only)
         (tmp_path / "polls").mkdir()
         (tmp_path / "duties").mkdir()
         out = await poll_results(tmp_path / "polls", args.votes, args.repeat)
@@ -242,7 +328,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=["commands", "timers", "storage"])
+    p.add_argument("what", choices=["commands", "timers", "chatter", "storage"])
+    p.add_argument("--rooms", type=int, default=500)
+    p.add_argument("--messages", type=int, default=20_000)
+    p.add_argument("--room-members", type=int, default=20)
+    p.add_argument("--chatter-only", action="store_true", help="leave out the pass with commands (for callgrind)")
     p.add_argument("--jobs", type=int, default=1000)
     p.add_argument("--lead", type=float, default=3.0, help="seconds between scheduling and the due time")
     p.add_argument("--votes", type=int, default=10_000)

@@ -81,6 +81,8 @@ class Settings:
     rooms: int = 500  # joined rooms for the memory reading
     rooms_samples: int = 50  # !help round trips with that many rooms
     timer_jobs: int = 1000
+    chatter_messages: int = 20_000  # non-command messages, in-process, spread over `rooms` rooms (500 if 0)
+    chatter_wire: int = 100  # non-command messages sent to each bot over the homeserver
     votes: int = 10_000
     members: int = 50
     storage_repeat: int = 20
@@ -89,7 +91,7 @@ class Settings:
 
 
 QUICK = Settings(samples=20, warmup=2, burst_users=10, burst_each=3, rooms=50, rooms_samples=10, timer_jobs=200,
-                 votes=1000, storage_repeat=5)
+                 chatter_messages=5000, chatter_wire=20, votes=1000, storage_repeat=5)
 
 
 # ------------------------------------------------------------------------------ installs
@@ -200,7 +202,8 @@ class Run:
     async def start_echo(self, user) -> None:
         bot = BotProc("echo", [sys.executable, str(BENCH / "echo_bot.py"), "--homeserver", self.synapse.base_url,
                                "--user-id", user.user_id, "--token", user.access_token,
-                               "--device-id", user.device_id], self.workdir / "echo" / "bot.log", "ready")
+                               "--device-id", user.device_id, "--store", str(self.workdir / "echo" / "store")],
+                      self.workdir / "echo" / "bot.log", "ready")
         await asyncio.to_thread(bot.start)
         self.bots["echo"] = bot
 
@@ -355,6 +358,9 @@ class Run:
         for name in self.bots:
             self.r[f"{name}.cpu_ms_per_cmd"] = (cpu1[name] - cpu0[name]) * 1000 / commands[name]
 
+        # ---------------------------------------------------------- chatter over the wire
+        await self.chatter_wire(mw, member, rooms, ids)
+
         # ---------------------------------------------------------- burst
         await self.bursts(observer, burst_clients, ids)
         if "plenum" in self.bots:
@@ -370,6 +376,34 @@ class Run:
             errors = text.count("Traceback") + text.count(" ERROR ")
             if errors:
                 self.notes.append(f"{name}: {errors} error lines in {bot.log_path}")
+
+    async def chatter_wire(self, mw: Watcher, member, rooms: dict[str, str], ids: dict[str, str]) -> None:
+        """The member talks in each bot's room (no command): each bot's CPU per such message, and any answer.
+        Each message reaches the bots in a sync of its own, so this is a whole sync cycle per message; the
+        echo bot's figure is what nio itself costs for that."""
+        n = self.s.chatter_wire
+        names = [x for x in ("plenum", "echo", "reminder") if x in self.bots]
+        if not n or not names:
+            return
+        log(f"chatter: {n} messages that are no command into each bot's room")
+        for name in names:
+            await wait_quiet(self.bots[name].pid, timeout=20)
+        idx = mw.mark()
+        c0 = {x: cpu_seconds(self.bots[x].pid) for x in names}
+        texts = ["Hallo zusammen, wer bringt Kuchen mit?", "I can do the flyers on Saturday", "👍",
+                 "Treffen wir uns um 18 Uhr am Markt?", "!weather Berlin"]
+        for i in range(n):
+            for name in names:
+                await send_text(member, rooms[name], texts[i % len(texts)])
+                await asyncio.sleep(self.s.gap / 2)
+        await asyncio.sleep(1.0)
+        for name in names:
+            await wait_quiet(self.bots[name].pid, timeout=30)
+            self.r[f"{name}.chatter_cpu_ms"] = (cpu_seconds(self.bots[name].pid) - c0[name]) * 1000 / n
+            answered = sum(1 for x in mw.events[idx:]
+                           if x.room_id == rooms[name] and is_notice_from(x.event, ids[name]))
+            if answered:
+                self.notes.append(f"chatter: {name} answered {answered} of {n} messages that were no command")
 
     async def bursts(self, observer, users: list[Any], ids: dict[str, str]) -> None:
         s = self.s
@@ -550,11 +584,14 @@ async def one_run(s: Settings, n: int, reminder_py: Path | None, db_command: str
         await run.close()
     log("timers (in-process)")
     timers = inproc("timers", "--jobs", str(s.timer_jobs))
+    log("chatter (in-process)")
+    chatter = inproc("chatter", "--rooms", str(s.rooms or 500), "--messages", str(s.chatter_messages))
     log("storage (in-process)")
     storage = inproc("storage", "--votes", str(s.votes), "--members", str(s.members),
                      "--repeat", str(s.storage_repeat))
-    notes = run.notes + timers.pop("notes", []) + storage.pop("notes", [])
+    notes = run.notes + timers.pop("notes", []) + chatter.pop("notes", []) + storage.pop("notes", [])
     run.r.update(timers)
+    run.r.update(chatter)
     run.r.update(storage)
     run.r["load.end"] = os.getloadavg()[0]
     run.r["run.s"] = time.monotonic() - t0
@@ -572,6 +609,7 @@ def derive(r: dict[str, Any]) -> None:
     for peer in ("reminder", "echo"):
         r[f"plenum_vs_{peer}.p50"] = ratio(r.get("plenum.help.p50"), r.get(f"{peer}.help.p50"))
         r[f"plenum_vs_{peer}.p99"] = ratio(r.get("plenum.help.p99"), r.get(f"{peer}.help.p99"))
+    r["plenum_vs_echo.rss"] = ratio(r.get("plenum.rss_idle"), r.get("echo.rss_idle"))
     r["burst.plenum_vs_plain"] = ratio(r.get("burst.plenum.s"), r.get("burst.plain.s"))
     r["burst.plenum_vs_echo"] = ratio(r.get("burst.plenum.s"), r.get("burst.echo.s"))
 
@@ -603,7 +641,8 @@ def rows(s: Settings, db_command: str) -> list[tuple[str, list[Row]]]:
             (f"Plenum {db_command} p50 / (2 x floor p50)", ["plenum.db.p50_vs_floor"], "{:.2f}", "<= 1.10"),
             (f"Plenum {db_command} p99 / (2 x floor p50)", ["plenum.db.p99_vs_floor"], "{:.2f}", "<= 1.50"),
             ("Plenum !help p50 / matrix-reminder-bot p50", ["plenum_vs_reminder.p50"], "{:.2f}", "<= 0.85"),
-            ("Plenum !help p50 / echo bot p50", ["plenum_vs_echo.p50"], "{:.2f}", "(info)"),
+            ("Plenum !help p50 / echo bot p50", ["plenum_vs_echo.p50"], "{:.2f}", "<= 1.05"),
+            ("Plenum !help p99 / echo bot p99", ["plenum_vs_echo.p99"], "{:.2f}", "(info)"),
         ]),
         ("CPU per command, ms (from /proc utime+stime)", [
             ("Plenum, round trips (!help and " + db_command + ")", ["plenum.cpu_ms_per_cmd"], "{:.1f}", "<= 3"),
@@ -621,6 +660,7 @@ def rows(s: Settings, db_command: str) -> list[tuple[str, list[Row]]]:
         ]),
         ("Memory, RSS MiB", [
             ("Plenum idle", ["plenum.rss_idle"], "{:.1f}", "<= 60"),
+            ("Plenum idle / echo bot idle (both with E2EE on)", ["plenum_vs_echo.rss"], "{:.2f}", "<= 1.15"),
             ("Plenum after the burst", ["plenum.rss_after_burst"], "{:.1f}", "(info)"),
             ("Plenum in N rooms (N = joined rooms)", ["plenum.rss_rooms", "rooms.joined"], "{:.1f}", "<= 120 @500"),
             ("echo bot idle / matrix-reminder-bot idle", ["echo.rss_idle", "reminder.rss_idle"], "{:.1f}", "(info)"),
@@ -635,6 +675,15 @@ def rows(s: Settings, db_command: str) -> list[tuple[str, list[Row]]]:
              "0 / 0"),
             ("echo bot unanswered / answered twice", ["burst.echo.missing", "burst.echo.duplicates"], "{:.0f}",
              "(info)"),
+        ]),
+        (f"Chat that is no command: {s.chatter_messages} messages in {s.rooms or 500} rooms, in-process", [
+            ("messages per second ingested (nio parse + pipeline, one core)", ["chatter.rate"], "{:.0f}", "(info)"),
+            ("  the same with one command in 100 among them", ["chatter.mixed_rate"], "{:.0f}", "(info)"),
+            ("CPU per message, us: nio parse / pipeline / both", ["chatter.parse_us", "chatter.pipeline_us",
+                                                                  "chatter.cpu_us"], "{:.0f}", "<= 500"),
+            ("handled_events rows / row changes for them", ["chatter.rows", "chatter.writes"], "{:.0f}", "0 / 0"),
+            ("over the wire (a sync each): CPU ms per message, Plenum / echo / reminder",
+             ["plenum.chatter_cpu_ms", "echo.chatter_cpu_ms", "reminder.chatter_cpu_ms"], "{:.2f}", "(info)"),
         ]),
         (f"Timers: {s.timer_jobs} jobs due at one instant, ms late (p50 / p99 / max)", [
             ("job ran", ["timers.run.p50", "timers.run.p99", "timers.run.max"], "{:.0f}", "p99 <= 1000"),

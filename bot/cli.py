@@ -48,7 +48,7 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # libraries that would log request or statement values (user ids, report texts) at DEBUG
-    for noisy in ("nio", "apscheduler", "aiohttp", "urllib3", "peewee", "asyncio"):
+    for noisy in ("nio", "aiohttp", "urllib3", "peewee", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from babel import Locale
-
 from bot.errors import UserError
 from bot.grammar import Converter
 from bot.timeparse import TimeParseError, parse_date, parse_date_range, parse_when
@@ -13,6 +11,8 @@ from bot.timeparse import TimeParseError, parse_date, parse_date_range, parse_wh
 def _error(exc: TimeParseError, raw: str, lang: str) -> UserError:
     params = dict(exc.params)
     if "month" in params:  # "31. April" / "31 April"
+        from babel import Locale  # only for this refusal: Babel's locale data stays out of memory (issue 15)
+
         params["month"] = Locale.parse("de" if lang == "de" else "en").months["format"]["wide"][params["month"]]
     return UserError("time." + exc.reason, value=raw.strip(), **params)
 

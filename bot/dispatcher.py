@@ -10,6 +10,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.errors import UserError, error_ref
 from bot.feature import Ctx, Feature, Permissions
@@ -146,10 +147,10 @@ class Dispatcher:
         text = self.command_text(body, is_dm)
         return self.registry.lookup(text.split("\n")[0].split())[0] if text else None
 
-    async def dispatch(self, ev: Incoming, is_dm: bool, replied: Incoming | None = None) -> str | None:
-        """Handle a text message: None if it was no command for us, else DONE (the command went
-        through) or ANSWERED (refused, an error, unknown, too late: an edit may still fix it)."""
-        text = self.command_text(ev.body, is_dm)
+    def parse(self, body: str, is_dm: bool) -> tuple[str, list[str], list[str], Command | None, int, Any] | None:
+        """(first line, more lines, words, command, words its name used, hint) if the text is for us, else None.
+        Pure (no I/O), so the pipeline asks it for every message before it opens a transaction (issue 15)."""
+        text = self.command_text(body, is_dm)
         if not text:
             return None
         first, *more = text.split("\n")
@@ -158,6 +159,16 @@ class Dispatcher:
         hint = self.hints.hint(words) if cmd is None and self.hints is not None else None
         if cmd is None and hint is None and not is_dm:
             return None  # another bot's command in a shared room
+        return first, more, words, cmd, used, hint
+
+    async def dispatch(self, ev: Incoming, is_dm: bool, replied: Incoming | None = None) -> str | None:
+        """Handle a text message: None if it was no command for us, else DONE (the command went
+        through) or ANSWERED (refused, an error, unknown, too late: an edit may still fix it)."""
+        parsed = self.parse(ev.body, is_dm)
+        if parsed is None:
+            return None
+        first, more, words, cmd, used, hint = parsed
+        text = "\n".join([first, *more])
         # old messages and floods get no answer, also not "unknown command"
         if self.clock.now() - ev.ts > self.settings.catch_up:
             log.info("not answering command %s in %s: older than the catch-up window (%d min)",

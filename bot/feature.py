@@ -134,6 +134,11 @@ class Feature:
     async def on_event(self, ev: Incoming, ctx: Ctx) -> None:
         """Called for timeline events whose type is in event_types (inside the unit of work)."""
 
+    async def wants(self, ev: Incoming) -> bool:
+        """Before any transaction: could on_event act on this event? False lets the pipeline drop it without
+        recording it (most chat is no business of the bot's). Reads only; True is always safe."""
+        return True
+
     def jobs(self) -> dict[str, Any]:
         """kind -> JobHandler for scheduled work this feature owns."""
         return {}

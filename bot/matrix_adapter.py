@@ -101,6 +101,9 @@ class MatrixAdapter:
         self._filter_salt = secrets.token_hex(4)
         self._filter_id: str | None = None  # the sync filter, uploaded once per process
         self._just_joined: set[str] = set()  # joined on invitation, not yet in a sync's rooms
+        # room -> id of the newest timeline event of the previous sync: a gap ends there. Since chat that is
+        # no command is not recorded as handled (issue 15), is_handled alone would page back to the cutoff.
+        self._newest: dict[str, str] = {}
 
     # ------------------------------------------------------------------ login
     async def login(self) -> None:
@@ -216,6 +219,9 @@ class MatrixAdapter:
                 inc = to_incoming(room_id, ev)
                 if inc is not None:
                     events.append(inc)
+            newest = getattr(info.timeline.events[-1], "event_id", None) if info.timeline.events else None
+            if newest:
+                self._newest[room_id] = newest
             for ev in [*info.state, *info.timeline.events]:
                 if self._own_join(ev):
                     joined.append((room_id, _ts(ev.source.get("origin_server_ts"))))
@@ -229,8 +235,10 @@ class MatrixAdapter:
                 and (src.get("content") or {}).get("membership") == "join")
 
     async def _fill_gap(self, room_id: str, prev_batch: str, is_handled, cutoff: datetime) -> list[Incoming]:
-        """Events the limited timeline left out, oldest first; stops at what we handled already."""
+        """Events the limited timeline left out, oldest first; stops at the previous sync's newest event, at
+        what we handled already, or at the cutoff."""
         assert self.client is not None
+        seen_last = self._newest.get(room_id)
         found: list[Incoming] = []
         token: str | None = prev_batch
         for _ in range(GAP_PAGES):
@@ -240,6 +248,9 @@ class MatrixAdapter:
                 break
             stop = False
             for ev in resp.chunk:
+                if seen_last is not None and getattr(ev, "event_id", None) == seen_last:
+                    stop = True
+                    break
                 inc = to_incoming(room_id, ev)
                 if inc is None:
                     continue
@@ -328,6 +339,13 @@ class MatrixAdapter:
                         power_levels=dict(pl_raw),
                         display_names={u: room.users[u].display_name for u in members
                                        if room.users[u].display_name})
+
+    async def is_direct(self, room_id: str) -> bool:
+        """room_info's is_direct in O(1): with nobody invited, the members are room.users (room_info copies
+        them and the power levels: 150 us per message in a room of 500)."""
+        room = self.client.rooms.get(room_id) if self.client else None
+        return (room is not None and not room.invited_users and len(room.users) == 2
+                and self.own_user_id in room.users and not room.name)
 
     async def joined_rooms(self) -> list[str]:
         if self.client is None:

@@ -1,7 +1,13 @@
 """Numbers as the room's language writes them: "7,5" and "1.234" in German, "7.5" and "1,234" in English."""
 from __future__ import annotations
 
-from babel.numbers import format_decimal
+
+
+def format_decimal(value: float, format: str, locale: str) -> str:
+    """Babel's, imported when a number is first shown: its locale data stays out of an idle bot (issue 15)."""
+    from babel.numbers import format_decimal as babel_format
+
+    return babel_format(value, format=format, locale=locale)
 
 
 def format_number(value: float, lang: str, digits: int = 1) -> str:

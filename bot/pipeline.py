@@ -36,51 +36,72 @@ class Pipeline:
             for type_ in feature.event_types:
                 self.routes.setdefault(type_, []).append(feature)
 
-    async def handle_batch(self, batch: Mapping[str, Sequence[Incoming]]) -> None:
-        await asyncio.gather(*(self.handle_room(events) for events in batch.values()))
+    async def handle_batch(self, batch: Mapping[str, Sequence[Incoming]]) -> int:
+        """Handle a sync batch; returns how many events were recorded (0: nothing in it concerned the bot)."""
+        counts = await asyncio.gather(*(self.handle_room(events) for events in batch.values()))
+        return sum(counts)
 
-    async def handle_room(self, events: Sequence[Incoming]) -> None:
+    async def handle_room(self, events: Sequence[Incoming]) -> int:
+        recorded = 0
         for ev in events:
-            await self.handle(ev)
+            recorded += await self.handle(ev)
+        return recorded
 
     async def room_joined(self, room_id: str, ts) -> None:
         async with self.db.transaction():
             await self.rooms.set_joined(room_id, ts)
 
-    async def handle(self, ev: Incoming) -> None:
-        """Handle one event; an error of the event's own never stops the room (or the bot): the event is
-        tried again a few times, then logged with a reference and parked as handled so it cannot
-        crash-loop. An outage of the database is no reason to drop a command: it is raised, so the
-        sync position is not stored and the event comes again."""
-        info = await self.chat.room_info(ev.room_id)
-        where = "a direct chat" if info is not None and info.is_direct else ev.room_id  # who wrote to the bot is private
+    async def handle(self, ev: Incoming) -> bool:
+        """Handle one event; True if it was recorded as handled. An error of the event's own never stops the
+        room (or the bot): the event is tried again a few times, then logged with a reference and parked as
+        handled so it cannot crash-loop. An outage of the database is no reason to drop a command: it is
+        raised, so the sync position is not stored and the event comes again."""
         for attempt in range(1, EVENT_TRIES + 1):
             try:
-                await self._handle(ev)
-                return
+                return await self._handle(ev)
             except Exception as exc:  # noqa: BLE001 - the one place where a broken event is parked
-                ref = error_ref()
-                log.exception("could not handle an event in %s (ref=%s, try %d of %d)", where, ref, attempt,
-                              EVENT_TRIES)
+                direct = await self.chat.is_direct(ev.room_id)
+                where = "a direct chat" if direct else ev.room_id  # who wrote to the bot is private
+                log.exception("could not handle an event in %s (ref=%s, try %d of %d)", where, error_ref(),
+                              attempt, EVENT_TRIES)
                 if is_outage(exc) and attempt == EVENT_TRIES:
                     raise
                 await asyncio.sleep(0.05 * attempt)
         async with self.db.transaction():  # if even this fails, the error reaches the sync loop: no position stored
-            await self.handled.mark(ev.event_id, ev.room_id, self.clock.now(),
-                                    direct=bool(info is not None and info.is_direct))
+            await self.handled.mark(ev.event_id, ev.room_id, self.clock.now(), direct=direct)
         log.error("parked an event in %s after %d tries (ref above); the room goes on", where, EVENT_TRIES)
+        return True
 
-    async def _handle(self, ev: Incoming) -> None:
+    async def _matters(self, ev: Incoming, is_dm: bool, edit_of: str | None) -> bool:
+        """Before the transaction: can anything here act on this event? A direct chat always matters (any text
+        in it is a command); elsewhere a message matters if it is a command for us (or an edit that makes one)
+        or a feature wants it. What does not matter is dropped unrecorded, so people talking cost no database
+        write; a replay of it after a crash is dropped again by the same test."""
+        if is_dm:
+            return True
+        if ev.type == "m.room.message" and ev.msgtype == "m.text":
+            if edit_of is None and self.dispatcher.parse(ev.body, is_dm) is not None:
+                return True
+            new = ev.content.get("m.new_content") if edit_of is not None else None
+            if isinstance(new, dict) and self.dispatcher.named_command(text_of(new, replying=False), is_dm):
+                return True
+        for feature in self.routes.get(ev.type, ()):
+            if await feature.wants(ev):
+                return True
+        return False
+
+    async def _handle(self, ev: Incoming) -> bool:
         if ev.sender == self.chat.own_user_id:
-            return
+            return False
         if ev.type == "m.room.message" and ev.msgtype == "m.notice":
-            return  # other bots' notices are never commands
+            return False  # other bots' notices are never commands
         if ev.type != "m.room.message" and ev.type not in self.routes:
-            return  # nothing here acts on it, so there is nothing to record either
-        info = await self.chat.room_info(ev.room_id)
-        is_dm = bool(info and info.is_direct)
+            return False  # nothing here acts on it, so there is nothing to record either
+        is_dm = await self.chat.is_direct(ev.room_id)
         text = ev.type == "m.room.message" and ev.msgtype == "m.text"
         target = edit_target(ev.content) if text else None
+        if not await self._matters(ev, is_dm, target):
+            return False
         # network reads happen before the transaction: what a command replies to, the message an edit fixes
         replied = await self.dispatcher.prepare(ev, is_dm) if text and target is None else None
         original = await self._edited(ev, is_dm, target) if target is not None else None
@@ -89,18 +110,18 @@ class Pipeline:
             async with self.db.transaction(), caused_by(ev.room_id, ev.event_id if ev.type == "m.room.message"
                                                         else None):
                 if not await self.handled.mark(ev.event_id, ev.room_id, self.clock.now(), direct=is_dm):
-                    return
+                    return True
                 joined = await self.rooms.joined_at(ev.room_id)
                 if joined is not None and ev.ts < joined:
-                    return
+                    return True
                 if is_dm:
                     await self.dms.remember(ev.sender, ev.room_id)
                 if text:
                     if target is None:
                         if await self._dispatch(ev, is_dm, replied):
-                            return
+                            return True
                     elif await self._dispatch_edit(ev, is_dm, target, original):
-                        return
+                        return True
                 features = self.routes.get(ev.type, ())
                 ctx = await self.dispatcher.context(ev, is_dm) if features else None
                 for feature in features:
@@ -110,6 +131,7 @@ class Pipeline:
                     except Exception:  # noqa: BLE001 - one feature's bug must not block the room
                         log.exception("event handler error ref=%s in %s for %s", error_ref(), feature.name,
                                       ev.event_id)
+            return True
         finally:
             self.after_commit()
 

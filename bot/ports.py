@@ -74,6 +74,10 @@ class Chat(Protocol):
 
     async def room_info(self, room_id: str) -> RoomInfo | None: ...
 
+    async def is_direct(self, room_id: str) -> bool:
+        """room_info(room_id).is_direct without building the RoomInfo: the pipeline asks it for every message."""
+        ...
+
     async def joined_rooms(self) -> list[str]: ...
 
     async def send(self, room_id: str, type: str, content: dict[str, Any], txn_id: str) -> str:

@@ -14,8 +14,9 @@ from bot.ports import Publisher
 
 log = logging.getLogger(__name__)
 
-# A sync that brought nothing for the bot (only its own echoes, state) need not move the
-# stored position at once: after a crash the same events are fetched again and ignored.
+# A sync that brought nothing for the bot (its own echoes, state, people talking: no event was
+# recorded) need not move the stored position at once: after a crash the same events are
+# fetched again and ignored again, so chatter costs no database write at all.
 # It is stored at least this often, so a restart does not page through much history.
 POSITION_MAX_AGE = timedelta(minutes=1)
 
@@ -110,7 +111,7 @@ async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, 
             try:
                 for room_id, ts in joined:
                     await app.pipeline.room_joined(room_id, ts)
-                await app.pipeline.handle_batch(batch)
+                recorded = await app.pipeline.handle_batch(batch)
             except Exception:  # noqa: BLE001 - the database is out (Pipeline.handle parks everything else)
                 log.error("the database failed while handling a sync; fetching the same events again in %.0f s",
                           db_backoff, exc_info=True)
@@ -119,9 +120,8 @@ async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, 
                 continue  # `since` is unchanged: nothing handled so far is done twice (handled marks)
             db_backoff = 1.0
             last_sync = app.clock.now()
-            others = any(ev.sender != adapter.own_user_id for events in batch.values() for ev in events)
             stale = stored_at is None or last_sync - stored_at >= POSITION_MAX_AGE
-            if first or invited or joined or others or stale:
+            if first or invited or joined or recorded or stale:
                 async with app.db.transaction():
                     await app.kv.set("sync_token", resp.next_batch)
                     await app.kv.set("last_sync_at", last_sync.isoformat())

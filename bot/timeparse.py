@@ -22,8 +22,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-
 __all__ = ["TimeParseError", "parse_when", "parse_date", "parse_date_range", "zone"]
 
 UTC = timezone.utc
@@ -56,14 +54,22 @@ class _Reading:
 
 
 # --------------------------------------------------------------------------- vocabulary
+# CLDR's wide and abbreviated day names of de and en (Babel's Locale(...).days, both contexts),
+# spelled out: reading them from Babel at import cost 5.3 MB of locale data in every process,
+# also in one that never parses a date (tests/unit/test_timeparse.py checks them against Babel).
+_CLDR_DAYS = {
+    "de": (("montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag"),
+           ("mo", "di", "mi", "do", "fr", "sa", "so")),
+    "en": (("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+           ("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
+}
+
+
 def _weekday_names() -> dict[str, int]:
     names: dict[str, int] = {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
-    for lang in ("de", "en"):
-        days = Locale.parse(lang).days
-        for context in ("format", "stand-alone"):
-            for width in ("wide", "abbreviated"):
-                for number, name in days[context][width].items():
-                    names[name.lower().rstrip(".")] = number
+    for widths in _CLDR_DAYS.values():
+        for days in widths:
+            names.update({name: number for number, name in enumerate(days)})
     return names
 
 

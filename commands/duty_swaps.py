@@ -253,6 +253,16 @@ class SwapFeature(Feature):
                          offerer=names.plain(ctx.sender))
 
     # ------------------------------------------------------------------ ✅ on the offer, lapse
+    async def wants(self, ev) -> bool:
+        """Before the transaction: only an accepting reaction to a swap offer matters (issue 15: people
+        reacting to chat cost no write)."""
+        relates = ev.content.get("m.relates_to")
+        if not isinstance(relates, dict) or relates.get("rel_type") != "m.annotation":
+            return False
+        key, target = str(relates.get("key", "")).replace("\ufe0f", ""), relates.get("event_id")
+        return key in ACCEPT_KEYS and isinstance(target, str) and bool(
+            _REF.fullmatch(await self.voice.messenger.ref_for(target) or ""))
+
     async def on_event(self, ev, ctx: Ctx) -> None:
         relates = ev.content.get("m.relates_to")
         if not isinstance(relates, dict) or relates.get("rel_type") != "m.annotation":

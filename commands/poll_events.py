@@ -47,6 +47,19 @@ class PollEvents:
         poll = await self.repo.get(found[0])
         return (poll, found[1]) if poll is not None else None
 
+    async def wants(self, ev: Incoming) -> bool:
+        """Before the transaction: a reaction or poll response matters only if it relates to one of the bot's
+        poll messages (the lookups of poll_of, without its write); people reacting to chat cost nothing."""
+        if ev.type == "m.room.redaction":
+            return True
+        relates = ev.content.get("m.relates_to")
+        target = relates.get("event_id") if isinstance(relates, dict) else None
+        if not isinstance(target, str):
+            return False
+        if await self.repo.message_for(target) is not None:
+            return True
+        return message_of(await self.deps.messenger.ref_for(target)) is not None
+
     async def on_event(self, ev: Incoming, ctx: Ctx) -> None:
         if ev.type == "m.room.redaction":
             if ev.redacts:

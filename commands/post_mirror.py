@@ -45,12 +45,19 @@ class Mirror:
         await self.mirrors.set_direct(ctx.room_id, direct)
         await ctx.reply("post.direct_on" if direct else "post.direct_off")
 
-    async def message(self, ev: Incoming, ctx: Ctx) -> None:
+    async def wants(self, ev: Incoming) -> bool:
+        """Could `message` make a post of this? Asked before the pipeline's transaction (reads only)."""
         if ev.type != "m.room.message" or ev.msgtype not in ("m.text", "m.image"):
-            return
+            return False
         if ev.msgtype == "m.text" and (not ev.body.strip() or ev.body.lstrip().startswith("!")):
-            return  # another bot's command, or nothing to say
-        mirrored, account = await self.mirrors.mirrored(ev.room_id)  # every message of every room: one lookup
+            return False  # another bot's command, or nothing to say
+        mirrored, _ = await self.mirrors.mirrored(ev.room_id)  # every message of every room: one lookup
+        return mirrored
+
+    async def message(self, ev: Incoming, ctx: Ctx) -> None:
+        if not await self.wants(ev):
+            return
+        mirrored, account = await self.mirrors.mirrored(ev.room_id)
         if not mirrored:
             return
         if not await ctx.is_organiser():

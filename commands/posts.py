@@ -193,6 +193,16 @@ class PostsFeature(Feature):
         await self.mirror.set_direct(ctx, value)
 
     # ------------------------------------------------------------------ edits, redactions, mirroring
+    async def wants(self, ev: Incoming) -> bool:
+        """Messages matter only in a mirrored announcements room, edits only of a post's source message:
+        every chat message of every room is asked this, outside any transaction (one keyed read each)."""
+        if ev.type != "m.room.message":
+            return True
+        relation = ev.content.get("m.relates_to") or {}
+        if isinstance(relation, dict) and relation.get("rel_type") == "m.replace":
+            return await self.posts.by_source(ev.room_id, str(relation.get("event_id") or "")) is not None
+        return await self.mirror.wants(ev)
+
     async def on_event(self, ev: Incoming, ctx: Ctx) -> None:
         if ev.type == "m.room.redaction" and ev.redacts:
             await self.redacted(ctx, ev.redacts)

@@ -13,12 +13,8 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from itertools import accumulate
-
-try:  # `regex` (a dependency of dateparser) knows extended grapheme clusters (\X)
-    import regex as _regex
-except ImportError:  # pragma: no cover - code points are never fewer than graphemes
-    _regex = None
 
 Span = tuple[int, int]
 
@@ -41,9 +37,21 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'»«“”‘’)\]]*$")
 _ABBREVIATION = re.compile(r"\(?(?:(?:\w\.)+|\d+\.)")
 
 
+@lru_cache(maxsize=1)
+def _grapheme_pattern():
+    """`regex` (a dependency of dateparser) knows extended grapheme clusters (\\X); imported when first
+    needed, as it is 1.1 MB resident and only posts are counted with it."""
+    try:
+        import regex
+    except ImportError:  # pragma: no cover - code points are never fewer than graphemes
+        return None
+    return regex.compile(r"\X")
+
+
 def graphemes(text: str) -> list[str]:
     """The user-perceived characters of text (code points if `regex` is missing)."""
-    return _regex.findall(r"\X", text) if _regex is not None else list(text)
+    pattern = _grapheme_pattern()
+    return pattern.findall(text) if pattern is not None else list(text)
 
 
 def _url_spans(text: str) -> list[Span]:
@@ -120,9 +128,7 @@ class _Costs:
 
 
 def _cluster_starts(text: str) -> list[int]:
-    if _regex is None:  # pragma: no cover
-        return list(range(len(text)))
-    return list(accumulate(map(len, _regex.findall(r"\X", text)), initial=0))[:-1]
+    return list(accumulate(map(len, graphemes(text)), initial=0))[:-1]
 
 
 # --------------------------------------------------------------------------- cutting

@@ -119,6 +119,10 @@ class FakeChat:
                         join_rule=r.join_rule, is_direct=len(r.members) == 2, power_levels=pl,
                         display_names={u: n for u, n in r.display_names.items() if u in r.members})
 
+    async def is_direct(self, room_id: str) -> bool:
+        info = await self.room_info(room_id)
+        return bool(info and info.is_direct)
+
     async def joined_rooms(self) -> list[str]:
         return list(self.rooms)
 

@@ -79,3 +79,32 @@ def test_check_config_cli(tmp_path):
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("bot.") and lines[1].startswith("bot.")
     assert "secret" not in result.stdout + result.stderr
+
+
+def test_values_are_checked_by_type_and_range():
+    text = GOOD.replace("[bot]", '[bot]\napprovals_required = 9\nrate_limit = "many"\nlanguage = "fr"\n'
+                        'admins = ["alice"]')
+    with pytest.raises(ConfigError) as err:
+        parse_config(text.replace('admins = ["@alice:example.org"]\n', ""), env={})
+    assert sorted(err.value.problems) == ["bot.admins: not Matrix user ids: alice",
+                                          "bot.approvals_required: must be at most 5",
+                                          "bot.language: must be one of 'de', 'en'",
+                                          "bot.rate_limit: must be a whole number"]
+
+
+def test_missing_and_duplicate_sections_name_the_key():
+    with pytest.raises(ConfigError) as err:
+        parse_config('[bot]\nlanguage = "en"\n', env={})
+    assert err.value.problems == ["matrix.homeserver: field required", "matrix.user_id: field required"]
+    twice = GOOD + '[[mastodon]]\nname = "main"\napi_base_url = "https://x.example"\naccess_token = "t"\n'
+    with pytest.raises(ConfigError) as err:
+        parse_config(twice, env={})
+    assert err.value.problems == ["mastodon: account names must be unique"]
+
+
+def test_relative_data_dir_is_resolved_next_to_the_file(tmp_path):
+    path = tmp_path / "plenum.toml"
+    path.write_text(GOOD.replace("[bot]", '[bot]\ndata_dir = "state"'))
+    from bot.config import load_config
+
+    assert load_config(path, env={}).bot.data_dir == (tmp_path / "state").resolve()

@@ -1,12 +1,15 @@
 """Scheduler: work is a row first; due-while-down runs once at start; late work can be diverted."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.clock import FakeClock
-from bot.scheduler import JobHandler, Scheduler
-from storage.core import Jobs
+from bot.scheduler import BATCH, JobHandler, Scheduler
+from storage.core import Jobs, KeyValue
 from storage.db import Database
 from storage.schema import REGISTRY
 
@@ -112,4 +115,118 @@ async def test_a_job_of_unknown_kind_is_recorded_as_failed(tmp_path):
         await s.jobs.put("gone.kind", "g1", T0, {})  # e.g. written by a feature since removed
     assert await s.run_due() == 0
     assert tuple(await db.fetchone("SELECT state, note FROM jobs WHERE key = 'g1'")) == ("failed", "unknown kind")
+    await db.close()
+
+
+async def _effects(db, prefix):
+    rows = await db.fetchall("SELECT key FROM kv WHERE key LIKE ? ORDER BY key", (prefix + "%",))
+    return [r["key"] for r in rows]
+
+
+async def test_due_jobs_are_claimed_in_batches_and_each_runs_exactly_once(tmp_path):
+    """Issue 15: 120 due jobs commit in a few transactions (one per batch), not 120; none runs twice."""
+    clock, ran = FakeClock(T0), []
+    db, s = await make(tmp_path, clock, ran)
+    kv = KeyValue(db)
+
+    async def note(job):
+        await kv.set("effect:" + job.key, "1")
+        ran.append((job.key, clock.now()))
+
+    s.register("note", JobHandler(note))
+    async with db.transaction():
+        for i in range(120):
+            await s.schedule("note", f"n{i:03d}", T0 + timedelta(seconds=i % 7))
+    commits = []
+    db.writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    clock.advance(timedelta(minutes=1))
+    assert await s.run_due() == 120
+    assert len(commits) <= 120 // BATCH + 1
+    assert await s.run_due() == 0
+    db.writer.set_trace_callback(None)
+    assert sorted(k for k, _ in ran) == [f"n{i:03d}" for i in range(120)]
+    assert len(await _effects(db, "effect:")) == 120
+    assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE state = 'done'") == 120
+    await db.close()
+
+
+async def test_a_failing_job_rolls_back_alone_in_its_batch(tmp_path):
+    clock, ran = FakeClock(T0), []
+    db, s = await make(tmp_path, clock, ran)
+    kv = KeyValue(db)
+
+    async def note(job):
+        await kv.set("effect:" + job.key, "1")
+
+    async def half_then_boom(job):
+        await kv.set("effect:" + job.key, "half")  # must not survive
+        await s.schedule("note", "spawned-by-boom", T0)  # nor this
+        raise RuntimeError("bug")
+
+    s.register("note", JobHandler(note))
+    s.register("boom", JobHandler(half_then_boom))
+    async with db.transaction():
+        await s.schedule("note", "a", T0)
+        await s.schedule("boom", "b", T0)
+        await s.schedule("note", "c", T0)
+    assert await s.run_due() == 2
+    assert await _effects(db, "effect:") == ["effect:a", "effect:c"]
+    states = {r["key"]: r["state"] for r in await db.fetchall("SELECT key, state FROM jobs")}
+    assert states == {"a": "done", "b": "failed", "c": "done"}
+    assert (await db.fetchval("SELECT note FROM jobs WHERE key = 'b'")).startswith("ref ")
+    assert await s.run_due() == 0
+    await db.close()
+
+
+async def test_a_crash_in_the_middle_of_a_batch_leaves_every_job_to_run_once_after_restart(tmp_path):
+    clock, ran = FakeClock(T0), []
+    db, s = await make(tmp_path, clock, ran)
+    kv = KeyValue(db)
+    calls = {"n": 0}
+
+    async def dies_at_the_third(job):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise asyncio.CancelledError  # the process is stopped mid-batch
+        await kv.set("effect:" + job.key, "1")
+
+    s.register("note", JobHandler(dies_at_the_third))
+    async with db.transaction():
+        for i in range(5):
+            await s.schedule("note", f"k{i}", T0)
+    with pytest.raises(asyncio.CancelledError):
+        await s.run_due()
+    await db.close()
+    db, s = await make(tmp_path, clock, ran)
+    kv = KeyValue(db)
+
+    async def note(job):
+        await kv.set("effect:" + job.key, str(int(await kv.get("effect:" + job.key) or 0) + 1))
+
+    s.register("note", JobHandler(note))
+    assert await _effects(db, "effect:") == []  # the batch died before its commit: nothing of it stayed
+    assert await s.run_due() == 5
+    rows = await db.fetchall("SELECT key, value FROM kv WHERE key LIKE 'effect:%'")
+    assert sorted(r["key"] for r in rows) == [f"effect:k{i}" for i in range(5)]
+    assert all(r["value"] == "1" for r in rows)  # nothing ran twice
+    await db.close()
+
+
+async def test_started_scheduler_wakes_at_the_due_time_of_a_job_scheduled_later(tmp_path):
+    """The wake-up is an event-loop timer (no APScheduler): armed by schedule(), re-armed after a run."""
+    from bot.clock import SystemClock
+
+    clock, ran = SystemClock(), []
+    db, s = await make(tmp_path, clock, ran)
+    await s.start()
+    now = datetime.now(timezone.utc)
+    async with db.transaction():
+        await s.schedule("remind", "later", now + timedelta(seconds=0.6))
+        await s.schedule("remind", "sooner", now + timedelta(seconds=0.2))
+    await asyncio.sleep(0.4)
+    assert [k for k, _ in ran] == ["sooner"]
+    await asyncio.sleep(0.5)
+    assert [k for k, _ in ran] == ["sooner", "later"]
+    assert all(t - now < timedelta(seconds=0.9) for _, t in ran)
+    await s.stop()
     await db.close()

@@ -272,3 +272,38 @@ def test_table_dates_outside_the_coming_year_show_the_year(when, de, en):
     assert format_weekday_date(when, "de", TZ, NOW) == de
     assert format_weekday_date(when, "en", TZ, NOW) == en
     assert "2028" not in format_weekday_date(local(2028, 2, 29, 18), "de", TZ)  # without now: as before
+
+
+def test_spelled_out_day_names_are_babels():
+    """bot/timeparse.py keeps Babel's locale data out of memory by spelling CLDR's day names out."""
+    from babel import Locale
+
+    from bot.timeparse import _WEEKDAYS
+
+    for lang in ("de", "en"):
+        days = Locale.parse(lang).days
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                for number, name in days[context][width].items():
+                    assert _WEEKDAYS[name.lower().rstrip(".")] == number
+
+
+def test_spelled_out_date_formats_are_babels():
+    """bot/timeformat.py writes the fixed patterns out (no Babel locale data in memory); same text as Babel."""
+    from datetime import timedelta
+
+    from babel.dates import format_date as babel_date
+    from babel.dates import format_datetime as babel_datetime
+
+    from bot import timeformat as tf
+
+    t = datetime(2026, 1, 1, 0, 7, tzinfo=timezone.utc)
+    for _ in range(800):  # every day of the week and month, every hour, across a DST change, two years
+        t += timedelta(hours=22, minutes=53)
+        for tz in ("Europe/Berlin", "America/New_York"):
+            local = t.astimezone(ZoneInfo(tz))
+            for lang in ("de", "en"):
+                assert format_when(t, lang=lang, tz=tz) == babel_datetime(local, tf._WHEN[lang], locale=lang)
+                assert format_weekday_date(t, lang, tz) == babel_datetime(local, tf._SHORT[lang], locale=lang)
+                assert format_time(t, lang, tz) == babel_datetime(local, tf._TIME[lang], locale=lang)
+                assert format_date(local.date(), lang) == babel_date(local.date(), tf._DATE[lang], locale=lang)
