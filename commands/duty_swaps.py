@@ -229,49 +229,49 @@ class SwapFeature(Feature):
     @command("duty decline", aliases=["dienst ablehnen"])
     async def decline(self, ctx: Ctx, number: Number = None):
         offer = await self._pick(ctx, number)
-        await self.swaps.decide(offer.id, "declined", ctx.now)
-        await self.scheduler.cancel(offer_ref(offer.id))
-        duty = await self._duty_of(offer)
-        if duty is None:
-            await ctx.reply("duty.swap.void", id=offer.id)
-            return
-        names = await self.voice.names(duty.room_id)
-        await self._tell(ctx, duty, "duty.swap.declined", id=offer.id, user=names.plain(ctx.sender), duty=duty.name,
-                         offerer=names.mention(offer.offerer or ""), mine=Short(offer.offerer_occ))
+        if (duty := await self._close(ctx, offer, "declined")) is not None:
+            names = await self.voice.names(duty.room_id)
+            await self._tell(ctx, duty, "duty.swap.declined", id=offer.id, user=names.plain(ctx.sender),
+                             duty=duty.name, offerer=names.mention(offer.offerer or ""), mine=Short(offer.offerer_occ))
 
     @command("duty withdraw", aliases=["dienst zurückziehen", "dienst zurueckziehen"])
     async def withdraw(self, ctx: Ctx, number: Number = None):
         offer = await self._pick(ctx, number, as_offerer=True)
-        await self.swaps.decide(offer.id, "withdrawn", ctx.now)
+        if (duty := await self._close(ctx, offer, "withdrawn")) is not None:
+            names = await self.voice.names(duty.room_id)
+            await self._tell(ctx, duty, "duty.swap.withdrawn", id=offer.id, user=names.plain(offer.target or ""),
+                             offerer=names.plain(ctx.sender))
+
+    async def _close(self, ctx: Ctx, offer, state: str) -> Duty | None:
+        """Decide the offer and stop its lapse job; the duty to tell, or None (said: it is gone)."""
+        await self.swaps.decide(offer.id, state, ctx.now)
         await self.scheduler.cancel(offer_ref(offer.id))
         duty = await self._duty_of(offer)
         if duty is None:
             await ctx.reply("duty.swap.void", id=offer.id)
-            return
-        names = await self.voice.names(duty.room_id)
-        await self._tell(ctx, duty, "duty.swap.withdrawn", id=offer.id, user=names.plain(offer.target or ""),
-                         offerer=names.plain(ctx.sender))
+        return duty
 
     # ------------------------------------------------------------------ ✅ on the offer, lapse
     async def wants(self, ev) -> bool:
         """Before the transaction: only an accepting reaction to a swap offer matters (issue 15: people
         reacting to chat cost no write)."""
-        relates = ev.content.get("m.relates_to")
-        if not isinstance(relates, dict) or relates.get("rel_type") != "m.annotation":
-            return False
-        key, target = str(relates.get("key", "")).replace("\ufe0f", ""), relates.get("event_id")
-        return key in ACCEPT_KEYS and isinstance(target, str) and bool(
-            _REF.fullmatch(await self.voice.messenger.ref_for(target) or ""))
+        return await self._offer_reacted_to(ev) is not None
 
-    async def on_event(self, ev, ctx: Ctx) -> None:
+    async def _offer_reacted_to(self, ev) -> int | None:
+        """The swap offer an accepting reaction (✅) is on, by its number."""
         relates = ev.content.get("m.relates_to")
         if not isinstance(relates, dict) or relates.get("rel_type") != "m.annotation":
-            return
+            return None
         key, target = str(relates.get("key", "")).replace("\ufe0f", ""), relates.get("event_id")
         if key not in ACCEPT_KEYS or not isinstance(target, str):
-            return
+            return None
         m = _REF.fullmatch(await self.voice.messenger.ref_for(target) or "")
-        offer = await self.swaps.get(int(m.group(1))) if m else None
+        return int(m.group(1)) if m else None
+
+    async def on_event(self, ev, ctx: Ctx) -> None:
+        number = await self._offer_reacted_to(ev)
+        target = ev.content["m.relates_to"]["event_id"] if number is not None else None
+        offer = await self.swaps.get(number) if number is not None else None
         if offer is None or offer.state != "open" or offer.target != ev.sender or offer.expires_at <= ctx.now:
             return  # someone else's ✅, or one after the offer was decided: nothing to do, nothing to say
         try:

@@ -63,6 +63,10 @@ class RoomsFeature(Feature):
     def _role_name(ctx: Ctx, role: str, arg: str | None) -> str:
         return ctx.t("room.role." + role) + (f" ({arg})" if arg else "")
 
+    def _role_in(self, role: str, arg: str | None):
+        """The role's name as another room's language says it (Voice calls it with that language)."""
+        return lambda lang: self.voice.t(lang, "room.role." + role) + (f" ({arg})" if arg else "")
+
     async def _set_role(self, ctx: Ctx, role: str, arg: str | None = None) -> None:
         await self.rooms.set_role(ctx.room_id, role, arg)
         await ctx.reply("room.role_set", role=ctx.t("room.role." + role))
@@ -90,15 +94,14 @@ class RoomsFeature(Feature):
             return
         move = await self.anchors.request(role, arg, holder, ctx.room_id, ctx.sender, ctx.now)
         here = await self.voice.room_name(ctx.room_id)
-        await self.voice.say(holder, "room.move_asked", role=lambda lang: self.voice.t(lang, "room.role." + role)
-                             + (f" ({arg})" if arg else ""), user=ctx.sender, room=here, number=move.id)
+        await self.voice.say(holder, "room.move_asked", role=self._role_in(role, arg), user=ctx.sender, room=here,
+                             number=move.id)
         await ctx.reply("room.move_requested", role=name, room=old_name, number=move.id)
 
     async def _move(self, ctx: Ctx, role: str, arg: str | None, holder: str) -> None:
         await self.anchors.move(role, arg, ctx.room_id)
         here = await self.voice.room_name(ctx.room_id)
-        await self.voice.say(holder, "room.role_moved_away", role=lambda lang: self.voice.t(lang, "room.role." + role)
-                             + (f" ({arg})" if arg else ""), room=here)
+        await self.voice.say(holder, "room.role_moved_away", role=self._role_in(role, arg), room=here)
 
     @command("room confirm", aliases=["raum bestätigen", "raum bestaetigen"], where="room")
     async def confirm(self, ctx: Ctx, number: Number):
@@ -118,8 +121,8 @@ class RoomsFeature(Feature):
         await self.anchors.move(move.role, move.arg, move.to_room)
         name = self._role_name(ctx, move.role, move.arg)
         new_name = await self.voice.room_name(move.to_room)
-        await self.voice.say(move.to_room, "room.move_done", role=lambda lang: self.voice.t(lang, "room.role." + move.role)
-                             + (f" ({move.arg})" if move.arg else ""), room=await self.voice.room_name(holder))
+        await self.voice.say(move.to_room, "room.move_done", role=self._role_in(move.role, move.arg),
+                             room=await self.voice.room_name(holder))
         await ctx.reply("room.role_moved_away", role=name, room=new_name)
 
     @command("room organisers", aliases=["raum organisatoren", "raum orga"], who="organiser", where="room")
