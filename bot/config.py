@@ -114,8 +114,20 @@ def _mxid(v: Any) -> str:
     return v
 
 
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.strip().lower() in ("true", "false", "yes", "no", "1", "0", "on", "off"):
+        return v.strip().lower() in ("true", "yes", "1", "on")  # as pydantic read it: "false" is False
+    raise ValueError("must be true or false")
+
+
 def _int(lo: int | None = None, hi: int | None = None) -> Check:
     def check(v: Any) -> int:
+        if isinstance(v, str) and v.strip().lstrip("-").isdecimal() and v.strip().isascii():
+            v = int(v)  # "10" in quotes, as pydantic accepted it
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
         if not isinstance(v, int) or isinstance(v, bool):
             raise ValueError("must be a whole number")
         if lo is not None and v < lo:
@@ -158,7 +170,7 @@ def _account_name(v: Any) -> str:
 
 
 MATRIX: dict[str, Check] = {"homeserver": _http_url, "user_id": _mxid, "password": _secret,
-                            "access_token": _secret, "device_name": _str}
+                            "access_token": _secret, "device_name": _str, "cross_signing": _bool}
 BOT: dict[str, Check] = {
     "data_dir": lambda v: Path(_str(v)), "language": _one_of("de", "en"), "timezone": _timezone,
     "admins": _admins, "approvals_required": _int(0, 5), "catch_up_minutes": _int(0), "grace_minutes": _int(0),

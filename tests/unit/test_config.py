@@ -108,3 +108,14 @@ def test_relative_data_dir_is_resolved_next_to_the_file(tmp_path):
     from bot.config import load_config
 
     assert load_config(path, env={}).bot.data_dir == (tmp_path / "state").resolve()
+
+
+def test_every_key_the_pydantic_model_took_is_still_taken():
+    """The hand-written checks replaced pydantic (issue 15): `cross_signing` and quoted numbers must still read."""
+    text = GOOD.replace('password = "secret"', 'password = "secret"\ncross_signing = false').replace(
+        'access_token = "token"', 'access_token = "token"\npoll_seconds = "30"')
+    c = parse_config(text, env={})
+    assert c.matrix.cross_signing is False and c.mastodon[0].poll_seconds == 30
+    with pytest.raises(ConfigError) as err:
+        parse_config(GOOD.replace('access_token = "token"', 'access_token = "token"\npoll_seconds = "soon"'), env={})
+    assert err.value.problems == ["mastodon.0.poll_seconds: must be a whole number"]
