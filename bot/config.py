@@ -98,9 +98,34 @@ class MastodonAccount(_Strict):
         return self
 
 
+class DatabaseConfig(_Strict):
+    """Absent (or no url): SQLite in data_dir. A postgresql:// url: PostgreSQL, and active/standby."""
+    url: SecretStr | None = None  # may carry a password: a secret, also from PLENUM_DATABASE_URL
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return v
+        from urllib.parse import urlsplit
+
+        text = v.get_secret_value()
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise ValueError("is not a URL, e.g. postgresql://plenum@db.example/plenum") from None
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("must start with postgresql:// (leave [database] out for SQLite in data_dir)")
+        if not parts.path.strip("/") and "dbname=" not in parts.query:
+            raise ValueError("names no database, e.g. postgresql://plenum@db.example/plenum")
+        return v
+
+
 class Config(_Strict):
     matrix: MatrixConfig
     bot: BotConfig = Field(default_factory=BotConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     mastodon: list[MastodonAccount] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -118,7 +143,12 @@ class ConfigError(Exception):
 
 
 def apply_env(raw: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """Fill secrets from PLENUM_MATRIX_PASSWORD, PLENUM_MATRIX_ACCESS_TOKEN, PLENUM_MASTODON_<NAME>_TOKEN."""
+    """Fill secrets from PLENUM_MATRIX_PASSWORD, PLENUM_MATRIX_ACCESS_TOKEN, PLENUM_MASTODON_<NAME>_TOKEN,
+    PLENUM_DATABASE_URL."""
+    if env.get("PLENUM_DATABASE_URL"):
+        database = raw.setdefault("database", {})
+        if isinstance(database, dict):
+            database["url"] = env["PLENUM_DATABASE_URL"]
     matrix = raw.setdefault("matrix", {}) if isinstance(raw.get("matrix", {}), dict) else raw["matrix"]
     if isinstance(matrix, dict):
         if env.get("PLENUM_MATRIX_PASSWORD"):
@@ -149,10 +179,19 @@ def parse_config(text: str, env: dict[str, str] | None = None, base_dir: Path | 
             msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
             problems.append(f"{key}: {msg}")
         raise ConfigError(problems) from None
+    config = _resolve(config, base_dir)
+    return config
+
+
+def _resolve(config: Config, base_dir: Path | None) -> Config:
     if base_dir is not None and not config.bot.data_dir.is_absolute():
         bot = config.bot.model_copy(update={"data_dir": (base_dir / config.bot.data_dir).resolve()})
         config = config.model_copy(update={"bot": bot})
     return config
+
+
+def database_url(config: Config) -> str | None:
+    return config.database.url.get_secret_value() if config.database.url is not None else None
 
 
 def load_config(path: Path | str, env: dict[str, str] | None = None) -> Config:

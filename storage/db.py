@@ -76,6 +76,8 @@ def _checkpoint_file(path: Path, mode: str) -> bool:
 
 
 class Database:
+    dialect = "sqlite"
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._writer: sqlite3.Connection | None = None
@@ -244,6 +246,12 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def tables(self) -> list[str]:
+        """The names of every table (tests that read everything the database keeps, migrate-db)."""
+        rows = await self.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                                   " ORDER BY name")
+        return [r[0] for r in rows]
+
     # ------------------------------------------------------------------ migrations
     async def migrate(self, registry: Registry) -> dict[str, int]:
         """Apply every component's pending steps in order, each step in its own transaction.
@@ -275,3 +283,12 @@ class Database:
                 current = number
             versions[component] = current
         return versions
+
+
+def database_for(url: str | None, data_dir: Path) -> Database:
+    """The configured database: PostgreSQL for a postgresql:// url, else SQLite in data_dir (not opened yet)."""
+    if url:
+        from storage.pg import PgDatabase  # asyncpg is needed only when PostgreSQL is configured
+
+        return PgDatabase(url)
+    return Database(Path(data_dir) / "plenum.db")

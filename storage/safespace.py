@@ -294,7 +294,7 @@ class SpeakersLists:
             return
         await self.db.execute(
             "INSERT INTO speakers_spoken (room_id, user_id, times) VALUES (?, ?, 1) ON CONFLICT (room_id, user_id)"
-            " DO UPDATE SET times = times + 1",
+            " DO UPDATE SET times = speakers_spoken.times + 1",  # qualified: PostgreSQL finds a bare name ambiguous
             (room_id, entry.user_id),
         )
         await self.db.execute(

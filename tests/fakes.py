@@ -1,4 +1,5 @@
-"""Fake transport for conversation tests: the real app, dispatcher and SQLite file; only Matrix is faked."""
+"""Fake transport for conversation tests: the real app, dispatcher and database (SQLite, or PostgreSQL with
+--db=postgres); only Matrix is faked."""
 from __future__ import annotations
 
 import itertools
@@ -12,6 +13,7 @@ from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.eventsize import MAX_EVENT_BYTES, canonical_json
 from bot.ports import Incoming, RoomInfo, SendRefused
+from tests import backend
 
 BOT = "@plenum:test"
 
@@ -185,6 +187,9 @@ def make_config(tmp: Path, **bot: Any) -> Any:
     ]
     for k, v in bot.items():
         lines.append(f"{k} = {v!r}".replace("'", '"') if not isinstance(v, bool) else f"{k} = {str(v).lower()}")
+    url = backend.database_url(tmp)  # None on SQLite; a PostgreSQL database of this test dir with --db=postgres
+    if url is not None:
+        lines += ["[database]", f'url = "{url}"']
     lines += ["[[mastodon]]", 'name = "main"', 'api_base_url = "http://127.0.0.1:2"', 'access_token = "m"']
     return parse_config("\n".join(lines), env={})
 

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import FakeClock
 from bot.scheduler import JobHandler, Scheduler
+from tests import backend
 from storage.core import Jobs
 from storage.db import Database
 from storage.schema import REGISTRY
@@ -14,7 +15,7 @@ T0 = datetime(2026, 10, 24, 12, 0, tzinfo=timezone.utc)
 
 
 async def make(tmp_path, clock, ran, missed=None, grace=timedelta(minutes=60)):
-    db = Database(tmp_path / "plenum.db")
+    db = backend.database(tmp_path / "plenum.db")
     await db.open()
     await db.migrate(REGISTRY)
     s = Scheduler(db, Jobs(db), clock, grace)
