@@ -79,3 +79,33 @@ def test_check_config_cli(tmp_path):
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("bot.") and lines[1].startswith("bot.")
     assert "secret" not in result.stdout + result.stderr
+
+
+def test_database_section_url_env_and_errors():
+    assert parse_config(GOOD, env={}).database.url is None  # absent: SQLite in data_dir
+    c = parse_config(GOOD + '\n[database]\nurl = "postgresql://plenum:pw@db.example/plenum"\n', env={})
+    assert c.database.url.get_secret_value() == "postgresql://plenum:pw@db.example/plenum"
+    assert "pw@" not in repr(c)
+    c = parse_config(GOOD, env={"PLENUM_DATABASE_URL": "postgresql://plenum@db.example/other"})
+    assert c.database.url.get_secret_value().endswith("/other")
+    with pytest.raises(ConfigError) as err:
+        parse_config(GOOD + '\n[database]\nurl = "postgresql://x@h/db"\npool = 3\n', env={})
+    assert err.value.problems == ["database.pool: unknown key"]
+    for bad, says in [("mysql://x@h/db", "must start with postgresql://"), ("postgresql://x@h", "names no database"),
+                      ("postgresql://x@h:port/db", "is not a URL")]:
+        with pytest.raises(ConfigError) as err:
+            parse_config(GOOD + f'\n[database]\nurl = "{bad}"\n', env={})
+        [problem] = err.value.problems
+        assert problem.startswith("database.url: ") and says in problem, problem
+
+
+def test_check_config_names_a_bad_database_url_and_shows_no_password(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD + '\n[database]\nurl = "postgres://plenum:hunter22@db.example"\n')
+    result = run_cli("check-config", "--config", str(path))
+    assert result.returncode == 1
+    assert result.stdout.startswith("database.url: ") and "names no database" in result.stdout
+    path.write_text(GOOD + '\n[database]\nurl = "postgresql://plenum:hunter22@db.example/plenum"\n')
+    result = run_cli("check-config", "--config", str(path))
+    assert result.returncode == 0 and "database: PostgreSQL db.example/plenum" in result.stdout
+    assert "hunter22" not in result.stdout + result.stderr
