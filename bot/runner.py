@@ -13,6 +13,7 @@ from bot.crypto_state import CryptoState
 from bot.matrix_adapter import MatrixAdapter, MatrixError
 from bot.ports import Publisher
 from storage.db import Database, database_for
+from storage.safespace import reports_with_route
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,9 @@ async def open_database(config: Config, stop: asyncio.Event) -> tuple[Database |
     await db.migrate(REGISTRY)  # the crypto_files table may be new
     crypto = CryptoState(db, config.bot.data_dir)
     await crypto.restore()
+    if not (config.bot.data_dir / "safespace.key").exists() and await reports_with_route(db):
+        log.error("data_dir/safespace.key is missing on this machine: earlier reporters cannot be answered from"
+                  " here; copy it from the machine that took the reports (it is kept out of the database)")
     return db, crypto
 
 

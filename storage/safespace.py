@@ -251,6 +251,11 @@ class Reports:
         return ids
 
 
+async def reports_with_route(db: Database) -> int:
+    """How many reports can still be answered (a machine without safespace.key cannot answer them)."""
+    return await db.fetchval("SELECT COUNT(*) FROM safespace_reports WHERE route IS NOT NULL")
+
+
 @dataclass(frozen=True)
 class SpeakerEntry:
     id: int

@@ -83,7 +83,10 @@ def url_for(key: Path | str) -> str:
 
         # on a loop of its own in a worker thread: the test's loop may be running (make_config is sync)
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, create()).result(timeout=60)
+            try:
+                pool.submit(asyncio.run, create()).result(timeout=60)
+            except (OSError, asyncpg.PostgresError, concurrent.futures.TimeoutError) as exc:
+                _unavailable(f"cannot create a test database on the server: {type(exc).__name__}: {exc}")
         _urls[key] = _with_db(admin_url(), name)
     return _urls[key]
 
