@@ -124,8 +124,8 @@ class PgDatabase(Database):
         self._watch: asyncio.Task | None = None
 
     async def _connect(self) -> asyncpg.Connection:
-        return await asyncpg.connect(self.url, server_settings=KEEPALIVE, command_timeout=STATEMENT_TIMEOUT,
-                                     statement_cache_size=512)
+        return await asyncpg.connect(self.url, server_settings={**KEEPALIVE, "application_name": "plenum"},
+                                     command_timeout=STATEMENT_TIMEOUT, statement_cache_size=512)
 
     async def open(self) -> None:
         self._pg_writer = await self._connect()

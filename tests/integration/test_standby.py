@@ -108,3 +108,35 @@ async def test_standby_takes_over_mid_burst_and_answers_every_command_once(bot_f
                             and reply_target(e) == cmd, timeout=30)
     assert answer.decrypted and "Das kann ich" in answer.body
     print(f"takeover: {took:.1f} s from kill -9 to the standby's ready; {sum(before.values())} of 30 answered before")
+
+
+async def test_the_active_one_steps_down_when_its_session_is_gone(bot_factory, matrix_user, tmp_path):
+    """The database ends the active one's session (as it does for a machine cut off, after the keepalives):
+    it stops and exits with status 3, the standby takes over and answers; nothing is answered twice."""
+    import asyncpg
+
+    from storage.pg import LOCK_KEY
+
+    alice = await matrix_user("alice")
+    url = backend.url_for(tmp_path / "pg")
+    active = bot_factory(admins=[alice.user_id], database_url=url)
+    standby = bot_factory(admins=[alice.user_id], twin_of=active, start=False)
+    standby.start(until="standby: another instance is active")
+    room = await make_room(alice, active.user_id)
+    await alice.sync(timeout=0, sync_filter=FILTER)
+    before = {await send(alice, room, "!raum")}
+    assert set(await collect_replies(alice, room, before, active.user_id, timeout=30, settle=0)) == before
+
+    admin = await asyncpg.connect(url)
+    holder = await admin.fetchval("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted",
+                                  LOCK_KEY & 0xFFFFFFFF)
+    assert await admin.fetchval("SELECT application_name FROM pg_stat_activity WHERE pid = $1", holder) == "plenum"
+    await admin.execute("SELECT pg_terminate_backend($1)", holder)
+    await admin.close()
+    code = await asyncio.to_thread(active.proc.wait, 30)
+    assert code == 3 and "stepped down" in active.log_text()
+    after = {await send(alice, room, "!raum") for _ in range(3)}
+    # all of them are watched, so the wait runs to its timeout: long enough for the takeover and the answers
+    counts = await collect_replies(alice, room, before | after, active.user_id, timeout=25, settle=3)
+    assert set(counts) == after and set(counts.values()) == {1}  # the earlier one is not answered again
+    assert "taking over" in standby.log_text()
