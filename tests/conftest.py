@@ -33,3 +33,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "sqlite_only" in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases():
+    """Set up first, torn down last: after the test's own fixtures closed their connections."""
+    yield
+    backend.drop_created()
