@@ -53,8 +53,8 @@ def main(argv: list[str]) -> int:
     if rc == 0 and not rest:
         # the whole suite ran on SQLite; the storage and conversation tests run again on PostgreSQL
         # (pgserver, started by the tests; with CI set, a server that cannot be started fails them)
-        print("again on PostgreSQL: tests/unit tests/conversation --db=postgres", flush=True)
-        rc = pytest(["--db=postgres", "tests/unit", "tests/conversation", "tests/security/test_odd_characters.py"])
+        print("again on PostgreSQL: tests/unit tests/conversation tests/security --db=postgres", flush=True)
+        rc = pytest(["--db=postgres", "tests/unit", "tests/conversation", "tests/security"])
     return rc
 
 

@@ -3,8 +3,8 @@
 Both sides are first brought to the current schema by the same migrations, so their tables and
 columns match. Every row is copied in one PostgreSQL transaction, parents before children (the
 foreign keys are checked at once there), with its ids and, where PostgreSQL has the `rowid` column
-that stands for SQLite's insertion order, SQLite's rowid. The identity sequences then continue
-after the highest id copied. Row counts are compared table by table before the commit: a
+that stands for SQLite's insertion order, SQLite's rowid. Numbering then continues after the
+highest id SQLite ever gave (sqlite_sequence), as it would have in SQLite. Row counts are compared table by table before the commit: a
 difference rolls everything back, so the target is either a complete copy or still empty.
 """
 from __future__ import annotations
@@ -61,6 +61,9 @@ async def copy_database(source: Database, target: Database, registry: Registry,
     if missing:
         raise CopyError("tables missing in PostgreSQL after migrating: " + ", ".join(missing))
     counts: dict[str, int] = {}
+    high: dict[str, int] = {}
+    if await source.fetchval("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"):
+        high = {r[0]: r[1] for r in await source.fetchall("SELECT name, seq FROM sqlite_sequence")}
     async with target.transaction():
         for table in await _parents_first(source, tables):
             cols = await _columns(source, table)
@@ -75,11 +78,15 @@ async def copy_database(source: Database, target: Database, registry: Registry,
             rows = await source.fetchall(f"SELECT {names} FROM {table} ORDER BY rowid")
             for i in range(0, len(rows), BATCH):
                 await target.executemany(insert, [tuple(r) for r in rows[i:i + BATCH]])
-            for col in ("id", "rowid"):
-                if col in target_cols:
-                    await target.fetchval(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', '{col}'), COALESCE(MAX({col}), 0) + 1, false)"
-                        f" FROM {table}")
+            if "rowid" in target_cols:
+                await target.fetchval(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'rowid'), COALESCE(MAX(rowid), 0) + 1, false)"
+                    f" FROM {table}")
+            if "id" in target_cols and await target._id_table(table):  # type: ignore[attr-defined]
+                # numbering goes on after the highest id ever given (AUTOINCREMENT's high-water mark)
+                last = max(await source.fetchval(f"SELECT COALESCE(MAX(id), 0) FROM {table}"), high.get(table, 0))
+                await target.execute("INSERT INTO plenum_ids (name, last) VALUES (?, ?) ON CONFLICT (name)"
+                                     " DO UPDATE SET last = excluded.last", (table, last))
             have = await target.fetchval(f"SELECT COUNT(*) FROM {table}")
             if have != len(rows):
                 raise CopyError(f"{table}: {len(rows)} rows in SQLite, {have} in PostgreSQL; nothing was copied")
