@@ -126,11 +126,9 @@ async def run_bot(config: Config, stop: asyncio.Event, *, publishers: dict[str, 
     if database_url(config) and db is None:
         return  # stopped while standby
     lost = getattr(db, "lost", None)
-    if lost is not None:
-        def step_down() -> None:
-            stop.set()
+    if lost is not None:  # the lock's session died: stop syncing at once (the command in flight cannot commit)
         lost_watch = asyncio.create_task(lost.wait())
-        lost_watch.add_done_callback(lambda _t: step_down())
+        lost_watch.add_done_callback(lambda _t: stop.set() if lost.is_set() else None)
     try:
         await _run_active(config, stop, db, crypto, publishers, on_ready)
     finally:

@@ -136,6 +136,7 @@ class PgDatabase(Database):
         self.leading = False
         self.lost = asyncio.Event()  # set when the writer's session (and with it the lock) is gone
         self._watch: asyncio.Task | None = None
+        self._closing = False
 
     async def _connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.url, server_settings={**KEEPALIVE, "application_name": "plenum"},
@@ -147,6 +148,7 @@ class PgDatabase(Database):
         self._pg_reader = await self._connect()
 
     async def close(self) -> None:
+        self._closing = True  # our own close is no lost lock (the termination listener fires for it too)
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
@@ -331,6 +333,8 @@ class PgDatabase(Database):
         return False
 
     def _gone(self, why: str) -> None:
+        if self._closing:
+            return
         if self.leading and not self.lost.is_set():
             log.error("lost the active lock: %s; stepping down", why)
         self.lost.set()

@@ -60,6 +60,7 @@ async def test_kill_during_burst_on_postgresql_answers_each_exactly_once(bot_fac
     assert set(counts) == sent, f"unanswered: {len(sent - set(counts))}"
     assert all(v == 1 for v in counts.values()), {k: v for k, v in counts.items() if v != 1}
     assert bot.log_text().count("active: this instance holds the lock") == 2  # both runs were on PostgreSQL
+    assert bot.stop() == 0 and "stepped down" not in bot.log_text()  # SIGTERM is a clean stop, not a lost lock
 
 
 async def test_standby_takes_over_mid_burst_and_answers_every_command_once(bot_factory, matrix_user, tmp_path):

@@ -96,3 +96,12 @@ async def test_kill_9_of_the_holder_frees_the_lock_at_once(tmp_path):
         if proc.poll() is None:
             proc.kill()
         await b.close()
+
+
+async def test_closing_normally_is_not_losing_the_lock(tmp_path):
+    """SIGTERM closes the database: that must not read as a lost lock (exit 3, an error in the log)."""
+    a = await opened(backend.url_for(tmp_path))
+    assert await a.try_lead()
+    await a.close()
+    await asyncio.sleep(0.2)
+    assert not a.lost.is_set()
