@@ -109,3 +109,14 @@ def test_check_config_names_a_bad_database_url_and_shows_no_password(tmp_path):
     result = run_cli("check-config", "--config", str(path))
     assert result.returncode == 0 and "database: PostgreSQL db.example/plenum" in result.stdout
     assert "hunter22" not in result.stdout + result.stderr
+
+
+def test_crypto_commands_that_change_keys_refuse_with_postgresql(tmp_path):
+    """With PostgreSQL the start rewrites data_dir from the database: such a change would be undone."""
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD + '\n[database]\nurl = "postgresql://plenum@127.0.0.1:1/plenum"\n')
+    for command in (["reset-identity", "--yes"], ["export-recovery-key"], ["restore"]):
+        result = subprocess.run([sys.executable, "-m", "bot", "crypto", *command, "--config", str(path)],
+                                input="", capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "does not work with [database] url (PostgreSQL) yet" in result.stderr
