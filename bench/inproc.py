@@ -4,8 +4,9 @@
     python bench/inproc.py timers  [--jobs N]    N scheduled items due at the same instant: lateness
     python bench/inproc.py chatter [--rooms N] [--messages M] [--room-members K]
                                                  people talking in N rooms: ingest rate, CPU per message
-    python bench/inproc.py storage [--votes N] [--members M] [--repeat R]
+    python bench/inproc.py storage [--votes N] [--members M] [--repeat R] [--db sqlite|postgres]
                                                  !results on a poll with N votes; !duty plan with M members
+                                                 (--db postgres: on PostgreSQL from pgserver, tests/backend.py)
 
 Each prints one JSON object as its last stdout line (run.py reads it); notes say what was skipped.
 """
@@ -338,8 +339,13 @@ if __name__ == "__main__":
     p.add_argument("--votes", type=int, default=10_000)
     p.add_argument("--members", type=int, default=50)
     p.add_argument("--repeat", type=int, default=20)
+    p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parsed = p.parse_args()
+    from tests import backend
+
+    backend.NAME = parsed.db
     try:
-        result = asyncio.run(main(p.parse_args()))
+        result = asyncio.run(main(parsed))
     except Exception as exc:  # noqa: BLE001 - e.g. a feature being written right now does not import
         import traceback
 
@@ -347,4 +353,5 @@ if __name__ == "__main__":
         result = {"error": f"{type(exc).__name__}: {exc}"}
     print(json.dumps(result), flush=True)
     sys.stderr.flush()
+    backend.stop()
     os._exit(0)  # an app that failed half-way may leave a non-daemon thread (e.g. a checkpoint) behind

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.config import Config
+from bot.config import Config, database_url
 from bot.dispatcher import DispatchSettings, Dispatcher, Registry
 from bot.feature import Feature, Permissions
 from bot.i18n import I18n
@@ -25,7 +25,7 @@ from commands.awareness import Awareness
 from commands.safespace import SafeSpaceFeature, SpaceBook
 from commands.speakers import Speakers
 from storage.core import DirectRooms, HandledEvents, Jobs, KeyValue, Outbox, Rooms
-from storage.db import Database
+from storage.db import Database, database_for
 from storage.polls import PollRepo
 from storage.roles import Anchors
 from storage.safespace import Admissions, Reports, Requests, SafeSpaces, SpeakersLists
@@ -86,10 +86,12 @@ class App:
 
 
 async def build_app(config: Config, chat: Chat, clock: Clock,
-                    publishers: dict[str, Publisher] | None = None) -> App:
+                    publishers: dict[str, Publisher] | None = None, db: Database | None = None) -> App:
+    """db: an open database (the runner opens it first to wait for the active lock); else the configured one."""
     publishers = publishers or {}
-    db = Database(config.bot.data_dir / "plenum.db")
-    await db.open()
+    if db is None:
+        db = database_for(database_url(config), config.bot.data_dir)
+        await db.open()
     await db.migrate(REGISTRY)
     i18n = I18n()
     kv, rooms, outbox, jobs = KeyValue(db), Rooms(db), Outbox(db), Jobs(db)

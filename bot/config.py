@@ -76,10 +76,17 @@ class MastodonAccount:
 
 
 @dataclass(frozen=True)
+class DatabaseConfig:
+    """Absent (or no url): SQLite in data_dir. A postgresql:// url: PostgreSQL, and active/standby."""
+    url: SecretStr | None = None  # may carry a password: a secret, also from PLENUM_DATABASE_URL
+
+
+@dataclass(frozen=True)
 class Config:
     matrix: MatrixConfig
     bot: BotConfig = field(default_factory=BotConfig)
     mastodon: list[MastodonAccount] = field(default_factory=list)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
 
 
 class ConfigError(Exception):
@@ -163,6 +170,22 @@ def _admins(v: Any) -> list[str]:
     return list(v)
 
 
+def _database_url(v: Any) -> SecretStr:
+    from urllib.parse import urlsplit
+
+    text = _str(v)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ValueError("is not a URL, e.g. postgresql://plenum@db.example/plenum") from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError("must start with postgresql:// (leave [database] out for SQLite in data_dir)")
+    if not parts.path.strip("/") and "dbname=" not in parts.query:
+        raise ValueError("names no database, e.g. postgresql://plenum@db.example/plenum")
+    return SecretStr(text)
+
+
 def _account_name(v: Any) -> str:
     if not _ACCOUNT_NAME.match(_str(v)):
         raise ValueError("may contain only letters, digits, _ and -")
@@ -176,6 +199,7 @@ BOT: dict[str, Check] = {
     "admins": _admins, "approvals_required": _int(0, 5), "catch_up_minutes": _int(0), "grace_minutes": _int(0),
     "rate_limit": _int(1), "rate_window_seconds": _int(1), "log_level": _one_of("DEBUG", "INFO", "WARNING", "ERROR"),
 }
+DATABASE: dict[str, Check] = {"url": _database_url}
 MASTODON: dict[str, Check] = {"name": _account_name, "api_base_url": _http_url, "access_token": _secret,
                               "poll_seconds": _int(10)}
 
@@ -205,7 +229,7 @@ def _table(raw: Any, where: str, checks: dict[str, Check], required: tuple[str, 
 def _validate(raw: dict[str, Any]) -> Config:
     problems: list[str] = []
     for key in raw:
-        if key not in ("matrix", "bot", "mastodon"):
+        if key not in ("matrix", "bot", "mastodon", "database"):
             problems.append(f"{key}: unknown key")
     matrix = bot = None
     if "matrix" not in raw:
@@ -220,6 +244,7 @@ def _validate(raw: dict[str, Any]) -> Config:
     values = _table(raw.get("bot", {}), "bot", BOT, (), problems)
     if values is not None:
         bot = BotConfig(**values)
+    database = _table(raw.get("database", {}), "database", DATABASE, (), problems)
     accounts: list[MastodonAccount] = []
     listed = raw.get("mastodon", [])
     if not isinstance(listed, list):
@@ -236,13 +261,18 @@ def _validate(raw: dict[str, Any]) -> Config:
     names = [a.name for a in accounts]
     if len(names) != len(set(names)):
         problems.append("mastodon: account names must be unique")
-    if problems or matrix is None or bot is None:
+    if problems or matrix is None or bot is None or database is None:
         raise ConfigError(problems)
-    return Config(matrix=matrix, bot=bot, mastodon=accounts)
+    return Config(matrix=matrix, bot=bot, mastodon=accounts, database=DatabaseConfig(**database))
 
 
 def apply_env(raw: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """Fill secrets from PLENUM_MATRIX_PASSWORD, PLENUM_MATRIX_ACCESS_TOKEN, PLENUM_MASTODON_<NAME>_TOKEN."""
+    """Fill secrets from PLENUM_MATRIX_PASSWORD, PLENUM_MATRIX_ACCESS_TOKEN, PLENUM_MASTODON_<NAME>_TOKEN,
+    PLENUM_DATABASE_URL."""
+    if env.get("PLENUM_DATABASE_URL"):
+        database = raw.setdefault("database", {})
+        if isinstance(database, dict):
+            database["url"] = env["PLENUM_DATABASE_URL"]
     matrix = raw.setdefault("matrix", {}) if isinstance(raw.get("matrix", {}), dict) else raw["matrix"]
     if isinstance(matrix, dict):
         if env.get("PLENUM_MATRIX_PASSWORD"):
@@ -265,10 +295,18 @@ def parse_config(text: str, env: dict[str, str] | None = None, base_dir: Path | 
         raise ConfigError([f"toml: {exc}"]) from None
     raw = apply_env(raw, dict(os.environ) if env is None else env)
     config = _validate(raw)
+    return _resolve(config, base_dir)
+
+
+def _resolve(config: Config, base_dir: Path | None) -> Config:
     if base_dir is not None and not config.bot.data_dir.is_absolute():
         bot = dataclasses.replace(config.bot, data_dir=(base_dir / config.bot.data_dir).resolve())
         config = dataclasses.replace(config, bot=bot)
     return config
+
+
+def database_url(config: Config) -> str | None:
+    return config.database.url.get_secret_value() if config.database.url is not None else None
 
 
 def load_config(path: Path | str, env: dict[str, str] | None = None) -> Config:

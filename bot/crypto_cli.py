@@ -218,6 +218,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
     setup_logging("WARNING", config_secrets(config))
     command = args.crypto_command
+    if command != "status" and config.database.url is not None:
+        # with PostgreSQL the keys live in the database and every start rewrites data_dir from it, so
+        # a change written here would be undone (after a reset: keys that no longer match the server's)
+        print(f"plenum crypto {command} does not work with [database] url (PostgreSQL) yet: the bot's start would"
+              " undo it. Nothing changed.", file=sys.stderr)
+        return 2
     if command == "reset-identity" and not args.yes and not _confirm_reset():
         print("nothing changed")
         return 1

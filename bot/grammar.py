@@ -22,7 +22,8 @@ from bot.errors import UserError
 
 # Half of a UTF-16 pair on its own (JSON allows "\ud800"; a whole pair is one code point in
 # Python): UTF-8 cannot encode it, so SQLite and the homeserver would fail on it later.
-_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# a lone UTF-16 surrogate (no UTF-8 for it) or U+0000 (PostgreSQL text cannot hold it): refused on both backends
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff\x00]")
 
 
 def check_characters(text: str) -> None:

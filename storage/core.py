@@ -67,6 +67,12 @@ MIGRATIONS = [
         # an error) is handled as the command; one flag per handled mark, pruned with it
         "ALTER TABLE handled_events ADD COLUMN outcome INTEGER NOT NULL DEFAULT 0",
     ),
+    (  # step 8
+        # with PostgreSQL the bot's encryption state (nio's store, device.json, the cross-signing
+        # keys) lives here too, so a standby on another machine starts as the same device
+        # (bot/crypto_state.py); unused with SQLite, where data_dir holds the files
+        "CREATE TABLE crypto_files (name TEXT PRIMARY KEY, content BLOB NOT NULL, updated_at INTEGER NOT NULL)",
+    ),
 ]
 
 
@@ -518,3 +524,21 @@ class DirectRooms:
         if await self.db.fetchval("SELECT 1 FROM room_roles WHERE room_id = ?", (room_id,)) is None:
             await self.db.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
         return True
+
+
+class CryptoFiles:
+    """The files of the bot's encryption state, by name relative to data_dir (see bot/crypto_state.py)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def all(self) -> dict[str, bytes]:
+        return {r["name"]: bytes(r["content"]) for r in await self.db.fetchall("SELECT name, content FROM crypto_files")}
+
+    async def put(self, name: str, content: bytes, at: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO crypto_files (name, content, updated_at) VALUES (?, ?, ?) ON CONFLICT (name)"
+            " DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at", (name, content, to_ms(at)))
+
+    async def drop(self, name: str) -> None:
+        await self.db.execute("DELETE FROM crypto_files WHERE name = ?", (name,))

@@ -76,6 +76,8 @@ def _checkpoint_file(path: Path, mode: str) -> bool:
 
 
 class Database:
+    dialect = "sqlite"
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._writer: sqlite3.Connection | None = None
@@ -250,6 +252,12 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def tables(self) -> list[str]:
+        """The names of every table (tests that read everything the database keeps, migrate-db)."""
+        rows = await self.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                                   " ORDER BY name")
+        return [r[0] for r in rows]
+
     # ------------------------------------------------------------------ migrations
     async def migrate(self, registry: Registry) -> dict[str, int]:
         """Apply every component's pending steps in order, each step in its own transaction.
@@ -284,5 +292,19 @@ class Database:
 
 
 def is_outage(exc: BaseException) -> bool:
-    """The database failed (locked, disk full or gone), not the event being handled: retry later, drop nothing."""
-    return isinstance(exc, sqlite3.OperationalError)
+    """The database failed (locked, disk full, connection gone), not the event being handled: retry later,
+    drop nothing. asyncpg's connection errors are told by name, so SQLite hosts need not import it."""
+    if isinstance(exc, (sqlite3.OperationalError, OSError)):
+        return True
+    kind = type(exc)
+    return kind.__module__.startswith("asyncpg") and any(
+        word in kind.__name__ for word in ("Connection", "Interface", "CannotConnect", "TooMany", "Unavailable"))
+
+
+def database_for(url: str | None, data_dir: Path) -> Database:
+    """The configured database: PostgreSQL for a postgresql:// url, else SQLite in data_dir (not opened yet)."""
+    if url:
+        from storage.pg import PgDatabase  # asyncpg is needed only when PostgreSQL is configured
+
+        return PgDatabase(url)
+    return Database(Path(data_dir) / "plenum.db")

@@ -408,9 +408,12 @@ class PollRepo:
                 continue
             stand_in = ANONYMOUS + secrets.token_hex(8)
             for table in ("poll_votes", "poll_reactions"):
-                await self.db.execute(
-                    f"UPDATE {table} SET voter = ?, event_id = ? || lower(hex(randomblob(12)))"
-                    " WHERE poll_id = ? AND voter = ?", (stand_in, ANONYMOUS, poll_id, user_id))
+                # each event id gets its own random stand-in (portable SQL: no randomblob on PostgreSQL)
+                for (event_id,) in await self.db.fetchall(
+                        f"SELECT event_id FROM {table} WHERE poll_id = ? AND voter = ?", (poll_id, user_id)):
+                    await self.db.execute(
+                        f"UPDATE {table} SET voter = ?, event_id = ? WHERE poll_id = ? AND event_id = ?",
+                        (stand_in, ANONYMOUS + secrets.token_hex(12), poll_id, event_id))
             anonymised += 1
         await self.db.execute("UPDATE polls SET creator = NULL WHERE creator = ?", (user_id,))
         return removed, anonymised

@@ -279,6 +279,11 @@ class Reports:
         return ids
 
 
+async def reports_with_route(db: Database) -> int:
+    """How many reports can still be answered (a machine without safespace.key cannot answer them)."""
+    return await db.fetchval("SELECT COUNT(*) FROM safespace_reports WHERE route IS NOT NULL")
+
+
 @dataclass(frozen=True)
 class SpeakerEntry:
     id: int
@@ -322,7 +327,7 @@ class SpeakersLists:
             return
         await self.db.execute(
             "INSERT INTO speakers_spoken (room_id, user_id, times) VALUES (?, ?, 1) ON CONFLICT (room_id, user_id)"
-            " DO UPDATE SET times = times + 1",
+            " DO UPDATE SET times = speakers_spoken.times + 1",  # qualified: PostgreSQL finds a bare name ambiguous
             (room_id, entry.user_id),
         )
         await self.db.execute(

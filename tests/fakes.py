@@ -1,4 +1,5 @@
-"""Fake transport for conversation tests: the real app, dispatcher and SQLite file; only Matrix is faked.
+"""Fake transport for conversation tests: the real app, dispatcher and database (SQLite, or PostgreSQL with
+--db=postgres); only Matrix is faked.
 
 FakeChat refuses every network call made while the calling task holds a database transaction
 (issue 13: side effects are outbox rows, performed after commit): it raises NetworkInTransaction,
@@ -18,6 +19,7 @@ from bot.config import parse_config
 from bot.eventsize import MAX_EVENT_BYTES, canonical_json
 from bot.incoming import incoming_from_source
 from bot.ports import Incoming, RoomInfo, SendRefused
+from tests import backend
 
 BOT = "@plenum:test"
 
@@ -268,6 +270,9 @@ def make_config(tmp: Path, **bot: Any) -> Any:
     ]
     for k, v in bot.items():
         lines.append(f"{k} = {v!r}".replace("'", '"') if not isinstance(v, bool) else f"{k} = {str(v).lower()}")
+    url = backend.database_url(tmp)  # None on SQLite; a PostgreSQL database of this test dir with --db=postgres
+    if url is not None:
+        lines += ["[database]", f'url = "{url}"']
     lines += ["[[mastodon]]", 'name = "main"', 'api_base_url = "http://127.0.0.1:2"', 'access_token = "m"']
     return parse_config("\n".join(lines), env={})
 

@@ -67,7 +67,7 @@ async def member_event(conv: Conversation, user: str, room: str, membership: str
 async def all_rows(conv: Conversation) -> str:
     """Every row of every table, as one string: to check what the database keeps."""
     db = conv.app.db
-    tables = [r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = await db.tables()
     out = []
     for table in tables:
         for row in await db.fetchall(f"SELECT * FROM {table}"):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import backend
 from tests.integration.conftest import unique
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,13 +19,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class BotProcess:
     def __init__(self, synapse, workdir: Path, *, admins: list[str] = (), mastodon: list[dict] | None = None,
-                 bot_settings: dict | None = None) -> None:
+                 bot_settings: dict | None = None, database_url: str | None = None,
+                 twin_of: "BotProcess | None" = None) -> None:
+        """database_url: [database] url (default: a database of this workdir with --db=postgres, else SQLite);
+        twin_of: the same account and database on a data_dir of its own (a standby on another machine)."""
         self.synapse = synapse
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
-        self.password = "bot-" + unique("pw")
-        user = synapse.register_user(unique("plenum"), self.password)
-        self.user_id = user.user_id
+        if twin_of is not None:
+            self.password, self.user_id = twin_of.password, twin_of.user_id
+            database_url = twin_of.database_url
+        else:
+            self.password = "bot-" + unique("pw")
+            user = synapse.register_user(unique("plenum"), self.password)
+            self.user_id = user.user_id
+        self.database_url = database_url if database_url is not None else backend.database_url(workdir)
         self.log_path = workdir / "bot.log"
         self.config_path = workdir / "config.toml"
         lines = [
@@ -35,6 +44,8 @@ class BotProcess:
         ]
         for key, value in (bot_settings or {}).items():
             lines.append(f"{key} = {value!r}".replace("'", '"'))
+        if self.database_url:
+            lines += ["[database]", f'url = "{self.database_url}"']
         for account in mastodon or []:
             lines.append("[[mastodon]]")
             lines += [f'{k} = "{v}"' for k, v in account.items()]
@@ -42,7 +53,8 @@ class BotProcess:
         self.proc: subprocess.Popen | None = None
         self._log_offset = 0
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, until: str = "ready:") -> None:
+        """Start and wait until the log says `until` ("ready:", or "standby:" for a standby)."""
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -52,7 +64,7 @@ class BotProcess:
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if "ready:" in self.new_log():
+            if until in self.new_log():
                 return
             if self.proc.poll() is not None:
                 raise RuntimeError("bot exited during start:\n" + self.new_log()[-3000:])

@@ -33,8 +33,9 @@ def reply_target(event) -> str | None:
 
 
 async def collect_replies(client: AsyncClient, room_id: str, targets: set[str], sender: str,
-                          timeout: float = 60, settle: float = 2.0) -> Counter:
-    """Count the bot's notices replying to each target event until all are answered (+ settle time)."""
+                          timeout: float = 60, settle: float = 2.0, at_least: int | None = None) -> Counter:
+    """Count the bot's notices replying to each target event until all are answered (+ settle time),
+    or, with at_least, until that many answers were seen."""
     counts: Counter = Counter()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -45,6 +46,8 @@ async def collect_replies(client: AsyncClient, room_id: str, targets: set[str], 
         for ev in room.timeline.events if room else []:
             if isinstance(ev, RoomMessageNotice) and ev.sender == sender and reply_target(ev) in targets:
                 counts[reply_target(ev)] += 1
+        if at_least is not None and sum(counts.values()) >= at_least:
+            break
         if set(counts) >= targets:
             settled_at = settled_at or loop.time()
             if loop.time() - settled_at >= settle:

@@ -145,9 +145,19 @@ async def test_anonymous_report_round_trip(group):
     log = bot.log_text()
     assert alice.user_id not in log[before:], log[before:]  # nothing from the report on was logged about her
     assert text not in log
-    db = sqlite3.connect(f"file:{bot.workdir / 'data' / 'plenum.db'}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT id, route FROM safespace_reports").fetchall()
-    finally:
-        db.close()
+    if bot.database_url:  # --db=postgres: the bot's PostgreSQL database
+        from storage.pg import PgDatabase
+
+        pg = PgDatabase(bot.database_url)
+        await pg.open()
+        try:
+            rows = [tuple(r) for r in await pg.fetchall("SELECT id, route FROM safespace_reports")]
+        finally:
+            await pg.close()
+    else:
+        db = sqlite3.connect(f"file:{bot.workdir / 'data' / 'plenum.db'}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT id, route FROM safespace_reports").fetchall()
+        finally:
+            db.close()
     assert len(rows) == 1 and alice.user_id not in str(rows) and len(rows[0][1]) == 64

@@ -125,7 +125,7 @@ async def test_forget_leaves_no_trace_in_any_table_or_file(conv):
     needles = [MIRA, "mira", dm(MIRA), *mira.events]
     patterns = [re.compile(re.escape(n.encode()) + (rb"(?!\d)" if n.startswith("$") else b""), re.IGNORECASE)
                 for n in needles]
-    tables = [r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = await db.tables()
     assert {"polls", "poll_votes", "duty_turns", "duty_overrides", "posts", "outbox", "handled_events",
             "safespace_reports"} <= set(tables)
     for table in tables:
@@ -133,12 +133,13 @@ async def test_forget_leaves_no_trace_in_any_table_or_file(conv):
             text = repr(tuple(row)).encode()
             found = [p.pattern for p in patterns if p.search(text)]
             assert not found, (table, tuple(row), found)
-    base = Path(db.path)
-    files = {p.name: p.read_bytes() for p in base.parent.glob(base.name + "*")}
-    assert "plenum.db" in files
-    for name, data in files.items():
-        found = [p.pattern for p in patterns if p.search(data)]
-        assert not found, (name, found)
+    if db.dialect == "sqlite":  # SQLite's files; on PostgreSQL erased rows wait for vacuum (README, backups)
+        base = Path(db.path)
+        files = {p.name: p.read_bytes() for p in base.parent.glob(base.name + "*")}
+        assert "plenum.db" in files
+        for name, data in files.items():
+            found = [p.pattern for p in patterns if p.search(data)]
+            assert not found, (name, found)
     # the secret poll: no tag and no key left, only the two ballots
     assert await db.fetchval("SELECT COUNT(*) FROM poll_secret_ballots WHERE tag IS NOT NULL") == 0
     assert await db.fetchval("SELECT COUNT(*) FROM poll_secret_ballots WHERE poll_id = 3") == 2

@@ -26,7 +26,7 @@ async def conv(tmp_path):
 
 async def rows(conv) -> dict[str, list[tuple]]:
     db = conv.app.db
-    tables = [r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = await db.tables()
     return {t: [tuple(r) for r in await db.fetchall(f"SELECT * FROM {t}")] for t in tables}
 
 

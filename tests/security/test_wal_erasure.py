@@ -6,6 +6,8 @@ message is delivered (and deleted), the WAL is checkpointed with TRUNCATE.
 """
 from __future__ import annotations
 
+import pytest
+
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +15,9 @@ from pathlib import Path
 from tests.conversation.conftest import ALICE, BOB, CAROL, ROOM
 
 DM_BOB, DM_CAROL = "!dm-bob:test", "!dm-carol:test"
+
+pytestmark = pytest.mark.sqlite_only  # about SQLite's WAL file
+
 
 
 def files(conv) -> dict[str, bytes]:

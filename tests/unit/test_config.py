@@ -119,3 +119,44 @@ def test_every_key_the_pydantic_model_took_is_still_taken():
     with pytest.raises(ConfigError) as err:
         parse_config(GOOD.replace('access_token = "token"', 'access_token = "token"\npoll_seconds = "soon"'), env={})
     assert err.value.problems == ["mastodon.0.poll_seconds: must be a whole number"]
+
+
+def test_database_section_url_env_and_errors():
+    assert parse_config(GOOD, env={}).database.url is None  # absent: SQLite in data_dir
+    c = parse_config(GOOD + '\n[database]\nurl = "postgresql://plenum:pw@db.example/plenum"\n', env={})
+    assert c.database.url.get_secret_value() == "postgresql://plenum:pw@db.example/plenum"
+    assert "pw@" not in repr(c)
+    c = parse_config(GOOD, env={"PLENUM_DATABASE_URL": "postgresql://plenum@db.example/other"})
+    assert c.database.url.get_secret_value().endswith("/other")
+    with pytest.raises(ConfigError) as err:
+        parse_config(GOOD + '\n[database]\nurl = "postgresql://x@h/db"\npool = 3\n', env={})
+    assert err.value.problems == ["database.pool: unknown key"]
+    for bad, says in [("mysql://x@h/db", "must start with postgresql://"), ("postgresql://x@h", "names no database"),
+                      ("postgresql://x@h:port/db", "is not a URL")]:
+        with pytest.raises(ConfigError) as err:
+            parse_config(GOOD + f'\n[database]\nurl = "{bad}"\n', env={})
+        [problem] = err.value.problems
+        assert problem.startswith("database.url: ") and says in problem, problem
+
+
+def test_check_config_names_a_bad_database_url_and_shows_no_password(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD + '\n[database]\nurl = "postgres://plenum:hunter22@db.example"\n')
+    result = run_cli("check-config", "--config", str(path))
+    assert result.returncode == 1
+    assert result.stdout.startswith("database.url: ") and "names no database" in result.stdout
+    path.write_text(GOOD + '\n[database]\nurl = "postgresql://plenum:hunter22@db.example/plenum"\n')
+    result = run_cli("check-config", "--config", str(path))
+    assert result.returncode == 0 and "database: PostgreSQL db.example/plenum" in result.stdout
+    assert "hunter22" not in result.stdout + result.stderr
+
+
+def test_crypto_commands_that_change_keys_refuse_with_postgresql(tmp_path):
+    """With PostgreSQL the start rewrites data_dir from the database: such a change would be undone."""
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD + '\n[database]\nurl = "postgresql://plenum@127.0.0.1:1/plenum"\n')
+    for command in (["reset-identity", "--yes"], ["export-recovery-key"], ["restore"]):
+        result = subprocess.run([sys.executable, "-m", "bot", "crypto", *command, "--config", str(path)],
+                                input="", capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "does not work with [database] url (PostgreSQL) yet" in result.stderr

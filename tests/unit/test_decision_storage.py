@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tests import backend
 from storage.db import Database
 from storage.decisions import Decision, DecisionRepo, RecordedOption, fold, search_text
 from storage.schema import REGISTRY
@@ -21,7 +22,7 @@ BASE = Decision(room_id="!r:test", number=0, poll_id=1, kind="choice", question=
 
 @pytest.fixture
 async def repo(tmp_path):
-    db = Database(tmp_path / "d.db")
+    db = backend.database(tmp_path / "d.db")
     await db.open()
     assert (await db.migrate(REGISTRY))["decisions"] == 1
     yield DecisionRepo(db)

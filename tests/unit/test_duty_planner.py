@@ -19,6 +19,7 @@ from bot.clock import FakeClock
 from bot.scheduler import JobHandler, Scheduler
 from commands.duty_planner import JOB_ANNOUNCE, JOB_ESCALATE, JOB_REMIND, Planner
 from commands.recurrence import parse_recurrence
+from tests import backend
 from storage import core, duties
 from storage.core import Jobs
 from storage.db import Database
@@ -62,7 +63,7 @@ class World:
 def run(test) -> None:
     async def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            db = Database(Path(tmp) / "t.db")
+            db = backend.database(Path(tmp) / "t.db")
             await db.open()
             await db.migrate({"core": core.MIGRATIONS, "duties": duties.MIGRATIONS})
             try:

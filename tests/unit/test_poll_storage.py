@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from commands.tally import latest_per_voter
+from tests import backend
 from storage.db import Database
 from storage.polls import ANONYMOUS, PollRepo, Reaction
 from storage.schema import REGISTRY
@@ -16,7 +17,7 @@ T0 = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
 
 @pytest.fixture
 async def repo(tmp_path):
-    db = Database(tmp_path / "p.db")
+    db = backend.database(tmp_path / "p.db")
     await db.open()
     versions = await db.migrate(REGISTRY)
     assert versions["polls"] == 2

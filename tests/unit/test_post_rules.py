@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from bot.errors import UserError
 from commands.post_rules import (GROUPS, IDEMPOTENCY_WINDOW, LanguageCode, Visibility, idempotency_key, list_group,
                                  may_retry, missing_alt, retry_delay)
+from tests import backend
 from storage.db import Database
 from storage.posts import MIGRATIONS, Posts
 from storage.schema import REGISTRY
@@ -85,7 +86,7 @@ def test_unknown_visibility_and_language_are_user_errors():
 
 
 async def test_parts_record_once_and_ambiguity_keeps_its_first_time(tmp_path):
-    db = Database(tmp_path / "p.db")
+    db = backend.database(tmp_path / "p.db")
     await db.open()
     await db.migrate(REGISTRY)
     posts = Posts(db)

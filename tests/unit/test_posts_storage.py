@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tests import backend
 from storage import core, posts
 from storage.db import Database
 from storage.posts import MirrorRooms, Posts
@@ -15,7 +16,7 @@ REGISTRY = {"core": core.MIGRATIONS, "posts": posts.MIGRATIONS}
 
 @pytest.fixture
 async def db(tmp_path):
-    database = Database(tmp_path / "plenum.db")
+    database = backend.database(tmp_path / "plenum.db")
     await database.open()
     await database.migrate(REGISTRY)
     yield database

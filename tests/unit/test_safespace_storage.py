@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tests import backend
 from storage import core, safespace
 from storage.core import PRIVATE_REF, Outbox, Rooms
 from storage.db import Database
@@ -16,7 +17,7 @@ REGISTRY = {"core": core.MIGRATIONS, "safespace": safespace.MIGRATIONS}
 
 @pytest.fixture
 async def db(tmp_path):
-    database = Database(tmp_path / "plenum.db")
+    database = backend.database(tmp_path / "plenum.db")
     await database.open()
     assert await database.migrate(REGISTRY) == {name: len(steps) for name, steps in REGISTRY.items()}
     yield database

@@ -10,14 +10,14 @@ import pytest
 from bot.clock import FakeClock
 from bot.scheduler import BATCH, JobHandler, Scheduler
 from storage.core import Jobs, KeyValue
-from storage.db import Database
+from tests import backend
 from storage.schema import REGISTRY
 
 T0 = datetime(2026, 10, 24, 12, 0, tzinfo=timezone.utc)
 
 
 async def make(tmp_path, clock, ran, missed=None, grace=timedelta(minutes=60)):
-    db = Database(tmp_path / "plenum.db")
+    db = backend.database(tmp_path / "plenum.db")
     await db.open()
     await db.migrate(REGISTRY)
     s = Scheduler(db, Jobs(db), clock, grace)

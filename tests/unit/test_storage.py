@@ -4,17 +4,20 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 import storage.db
 
 from storage.core import Jobs, Outbox
 from storage.db import Database
 from storage.schema import REGISTRY
+from tests import backend
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
 
 
 async def open_db(tmp_path) -> Database:
-    db = Database(tmp_path / "plenum.db")
+    db = backend.database(tmp_path / "plenum.db")
     await db.open()
     return db
 
@@ -24,14 +27,18 @@ async def test_migrations_from_empty_and_idempotent(tmp_path):
     versions = await db.migrate(REGISTRY)
     assert versions == {name: len(steps) for name, steps in REGISTRY.items()}
     assert await db.migrate(REGISTRY) == versions
-    assert (await db.fetchval("PRAGMA journal_mode")) == "wal"
+    if db.dialect == "sqlite":
+        assert (await db.fetchval("PRAGMA journal_mode")) == "wal"
+    else:  # the identity columns that stand for SQLite's rowids exist
+        assert await db.fetchval("SELECT COUNT(*) FROM information_schema.columns WHERE column_name = 'rowid'"
+                                 " AND table_name = 'poll_votes' AND is_identity = 'YES'") == 1
     await db.close()
 
 
 async def test_migrations_from_every_earlier_version(tmp_path):
     for component, steps in REGISTRY.items():
         for stop in range(len(steps)):
-            db = Database(tmp_path / f"{component}-{stop}.db")
+            db = backend.database(tmp_path / f"{component}-{stop}.db")
             await db.open()
             partial = {name: (s[:stop] if name == component else s) for name, s in REGISTRY.items()}
             await db.migrate(partial)
@@ -65,6 +72,7 @@ async def test_reads_outside_a_transaction_see_only_committed_data(tmp_path):
     await db.close()
 
 
+@pytest.mark.sqlite_only
 async def test_checkpoints_run_in_the_background_and_at_close(tmp_path, monkeypatch):
     monkeypatch.setattr(storage.db, "CHECKPOINT_EVERY", 5)
     db = await open_db(tmp_path)
@@ -92,7 +100,9 @@ async def test_failed_step_rolls_back_completely(tmp_path):
         await db.migrate(bad)
     except Exception:
         pass
-    assert await db.fetchval("SELECT COUNT(*) FROM sqlite_master WHERE name = 'a'") == 0
+    tables = ("SELECT COUNT(*) FROM sqlite_master WHERE name = 'a'" if db.dialect == "sqlite" else
+              "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'a'")
+    assert await db.fetchval(tables) == 0
     assert await db.fetchval("SELECT version FROM schema_version WHERE component = 'x'") is None
     await db.close()
 
@@ -166,3 +176,19 @@ async def test_a_row_needed_by_another_reports_its_state_and_result(tmp_path):
     async with db.transaction():
         assert await outbox.prune_sent(T0 + timedelta(days=1)) == 1  # a done effect is not kept
     await db.close()
+
+
+def test_every_table_whose_sql_uses_rowid_has_one_on_postgresql():
+    """storage/pg.py gives a `rowid` column only to ROWID_TABLES; a new query using rowid elsewhere fails here."""
+    import re
+    from pathlib import Path
+
+    from storage.pg import ROWID_TABLES
+
+    used = set()
+    for path in Path(storage.db.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        for m in re.finditer(r"FROM (\w+)[^\"]*?\browid\b|\browid\b[^\"]*?FROM (\w+)", text):
+            used.add(m.group(1) or m.group(2))
+    used.discard("sqlite_master")
+    assert used and used <= ROWID_TABLES, used - ROWID_TABLES

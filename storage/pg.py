@@ -1,0 +1,359 @@
+"""The PostgreSQL backend (asyncpg): the same Database API, the same SQL, a few explicit translations.
+
+Chosen over psycopg 3: asyncpg's Record answers both row["name"] and row[0] like sqlite3.Row
+(the repositories use both), its `$n` placeholders need no escaping of the `%` in LIKE literals
+(psycopg's `%s` would), and it is the faster of the two. Its strict parameter types are a price
+worth paying: a text passed for a number is an error here, as it should be anywhere.
+
+What differs from SQLite is translated here, statement by statement, and nowhere else:
+- `?` placeholders become `$1, $2, …` (outside string literals);
+- `INSERT OR IGNORE INTO t …` becomes `INSERT INTO t … ON CONFLICT DO NOTHING`;
+- `x IN ()` becomes `x IN (SELECT NULL WHERE FALSE)` (the empty set, as in SQLite);
+- DDL: INTEGER is BIGINT (timestamps are epoch ms), BLOB is BYTEA, REAL is DOUBLE PRECISION, `id INTEGER PRIMARY KEY
+  [AUTOINCREMENT]` takes its default from plenum_next_id (ID_COUNTER: transactional, like SQLite's
+  numbering, where a sequence would leave gaps); the tables whose queries use SQLite's rowid (ROWID_TABLES)
+  get a `rowid` identity column, so `ORDER BY ts, rowid` means the same insertion order;
+- `execute` returns the new row's id (`RETURNING id`) for tables whose `id` is numbered so.
+PRAGMA statements are SQLite's and refused here.
+
+One writer connection carries the transactions (one at a time, the unit-of-work lock) and holds
+the session advisory lock that makes this process the active one (see `lead`): whatever the
+writer commits, it commits while holding the lock, so a process that lost the lock (its session
+died) can commit nothing more. Reads outside a transaction go to a second connection in
+autocommit mode, which sees only committed rows, like SQLite's reader.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from storage.db import Database, Registry, _in_tx
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 0x706C656E756D  # "plenum": the advisory lock the active instance holds
+# the server notices a vanished client (machine cut off) after about idle + interval x count seconds
+KEEPALIVE = {"tcp_keepalives_idle": "3", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3"}
+STATEMENT_TIMEOUT = 15.0  # seconds; a statement that hangs longer means the database is gone
+
+_INSERT_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.I)
+_INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.I)
+_DDL = re.compile(r"^\s*(CREATE\s+TABLE|ALTER\s+TABLE)\b", re.I)
+_ID_PK = re.compile(r"\bid\s+INTEGER\s+PRIMARY\s+KEY(\s+AUTOINCREMENT)?\b", re.I)
+# the tables whose queries use SQLite's rowid (insertion order): ORDER BY ts, rowid in storage/polls.py,
+# the anchor de-duplication in storage/roles.py; each gets an identity column of that name
+ROWID_TABLES = {"poll_votes", "poll_reactions", "room_roles"}
+_EMPTY_IN = re.compile(r"\bIN\s*\(\s*\)", re.I)
+_CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\(", re.I)
+
+
+# Ids as SQLite numbers them: a rolled-back insert gives its number back (a refused command does not
+# make the next poll #3 instead of #2; PostgreSQL sequences would), and a number is never handed out
+# twice (AUTOINCREMENT's high-water mark). The counter row is written in the inserting transaction.
+ID_COUNTER = (
+    "CREATE TABLE IF NOT EXISTS plenum_ids (name TEXT PRIMARY KEY, last BIGINT NOT NULL)",
+    "CREATE OR REPLACE FUNCTION plenum_next_id(t TEXT) RETURNS BIGINT LANGUAGE sql VOLATILE AS $$"
+    " INSERT INTO plenum_ids (name, last) VALUES (t, 1)"
+    " ON CONFLICT (name) DO UPDATE SET last = plenum_ids.last + 1 RETURNING last $$",
+)
+
+
+def placeholders(sql: str) -> str:
+    """`?` -> `$n`, leaving string literals and quoted names alone."""
+    out: list[str] = []
+    n, quote = 0, ""
+    for ch in sql:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in ("'", '"'):
+            quote = ch
+        elif ch == "?":
+            n += 1
+            out.append(f"${n}")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def translate_ddl(sql: str) -> str:
+    m = _CREATE_TABLE.match(sql)
+    if m:
+        sql = _ID_PK.sub(f"id BIGINT PRIMARY KEY DEFAULT plenum_next_id('{m.group(2).lower()}')", sql)
+    sql = re.sub(r"\bINTEGER\b", "BIGINT", sql, flags=re.I)
+    sql = re.sub(r"\bBLOB\b", "BYTEA", sql, flags=re.I)
+    sql = re.sub(r"\bREAL\b", "DOUBLE PRECISION", sql, flags=re.I)  # SQLite's REAL has 8 bytes, PostgreSQL's 4
+    m = _CREATE_TABLE.match(sql)
+    if m and m.group(2).lower() in ROWID_TABLES:
+        # SQLite's implicit insertion order, made explicit for the queries that rely on it
+        sql = sql[:m.end()] + "rowid BIGINT GENERATED BY DEFAULT AS IDENTITY, " + sql[m.end():]
+    return sql
+
+
+def translate(sql: str) -> str:
+    if _DDL.match(sql):
+        sql = translate_ddl(sql)
+    if _INSERT_OR_IGNORE.match(sql):
+        sql = _INSERT_OR_IGNORE.sub("INSERT INTO", sql, count=1).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
+    # `x IN ()` (an empty list from a helper) is SQLite's empty set; PostgreSQL needs an empty subquery
+    sql = _EMPTY_IN.sub("IN (SELECT NULL WHERE FALSE)", sql)
+    if sql.lstrip().upper().startswith("PRAGMA"):
+        raise ValueError("PRAGMA is SQLite's: " + sql[:60])
+    return placeholders(sql)
+
+
+def _count(status: str) -> int:
+    """The row count of a command tag: 'INSERT 0 1', 'UPDATE 3', 'DELETE 0'."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+class LostLead(Exception):
+    """This process no longer holds the active lock (its database session died)."""
+
+
+class PgDatabase(Database):
+    """Database over PostgreSQL; see the module docstring for what is translated."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:  # noqa: D107 - the SQLite parts of the base are not used
+        self.url = url
+        self._lock = asyncio.Lock()
+        self._pg_writer: asyncpg.Connection | None = None
+        self._pg_reader: asyncpg.Connection | None = None
+        self._wlock = asyncio.Lock()  # one statement at a time per connection (tasks of one transaction)
+        self._rlock = asyncio.Lock()
+        self._sql: dict[str, str] = {}
+        self._id_tables: set[str] | None = None
+        self._erase_in_tx = False
+        self.leading = False
+        self.lost = asyncio.Event()  # set when the writer's session (and with it the lock) is gone
+        self._watch: asyncio.Task | None = None
+        self._closing = False
+
+    async def _connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.url, server_settings={**KEEPALIVE, "application_name": "plenum"},
+                                     command_timeout=STATEMENT_TIMEOUT, statement_cache_size=512)
+
+    async def open(self) -> None:
+        self._pg_writer = await self._connect()
+        self._pg_writer.add_termination_listener(lambda _c: self._gone("the database closed the connection"))
+        self._pg_reader = await self._connect()
+
+    async def close(self) -> None:
+        self._closing = True  # our own close is no lost lock (the termination listener fires for it too)
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+        for conn in (self._pg_reader, self._pg_writer):
+            if conn is not None and not conn.is_closed():
+                try:
+                    await asyncio.wait_for(conn.close(), timeout=5)
+                except (OSError, asyncio.TimeoutError, asyncpg.PostgresError):
+                    conn.terminate()
+        self._pg_reader = self._pg_writer = None
+
+    async def settled(self) -> None:
+        return None
+
+    def erase_traces(self) -> None:
+        """PostgreSQL keeps erased rows as dead tuples until (auto)vacuum; see README, backups."""
+        if not _in_tx.get():
+            raise RuntimeError("erase_traces outside a transaction")
+
+    @property
+    def writer(self) -> Any:  # the SQLite connection of the base class does not exist here
+        raise RuntimeError("PgDatabase has no SQLite writer")
+
+    def _conn(self) -> tuple[asyncpg.Connection, asyncio.Lock]:
+        if _in_tx.get():
+            conn, lock = self._pg_writer, self._wlock
+        else:
+            conn, lock = self._pg_reader, self._rlock
+        if conn is None:
+            raise RuntimeError("database is not open")
+        return conn, lock
+
+    def _translate(self, sql: str) -> str:
+        done = self._sql.get(sql)
+        if done is None:
+            done = self._sql[sql] = translate(sql)
+        return done
+
+    @staticmethod
+    def _args(params: Sequence[Any] | dict[str, Any]) -> Sequence[Any]:
+        if isinstance(params, dict):
+            raise TypeError("named parameters are not supported on PostgreSQL; use ?")
+        return params
+
+    # ------------------------------------------------------------------ statements
+    async def _id_table(self, table: str) -> bool:
+        if self._id_tables is None:
+            conn, lock = self._conn()
+            async with lock:
+                rows = await conn.fetch(
+                    "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()"
+                    " AND column_name = 'id' AND column_default LIKE 'plenum_next_id(%'")
+            self._id_tables = {r[0] for r in rows}
+        return table.lower() in self._id_tables
+
+    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run a write; returns the new row's id for an INSERT into a table with an identity id, else 0."""
+        self._check_write(sql)
+        q = self._translate(sql)
+        conn, lock = self._conn()
+        m = _INSERT_INTO.match(q)
+        if m and " RETURNING " not in q.upper() and await self._id_table(m.group(1)):
+            async with lock:
+                return await conn.fetchval(q + " RETURNING id", *self._args(params)) or 0
+        async with lock:
+            await conn.execute(q, *self._args(params))
+        if _DDL.match(q) or q.lstrip().upper().startswith("DROP"):
+            self._id_tables = None
+        return 0
+
+    async def execute_rowcount(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        self._check_write(sql)
+        conn, lock = self._conn()
+        async with lock:
+            return _count(await conn.execute(self._translate(sql), *self._args(params)))
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._check_write(sql)
+        conn, lock = self._conn()
+        async with lock:
+            await conn.executemany(self._translate(sql), list(rows))
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        conn, lock = self._conn()
+        async with lock:
+            return await conn.fetchrow(self._translate(sql), *self._args(params))
+
+    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        conn, lock = self._conn()
+        async with lock:
+            return await conn.fetch(self._translate(sql), *self._args(params))
+
+    async def tables(self) -> list[str]:
+        rows = await self.fetchall("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+                                   " AND table_type = 'BASE TABLE' ORDER BY table_name")
+        return [r[0] for r in rows]
+
+    # ------------------------------------------------------------------ unit of work
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        if _in_tx.get():
+            yield
+            return
+        async with self._lock:
+            if self.lost.is_set():
+                raise LostLead("this instance lost the database session; it no longer writes")
+            token = _in_tx.set(True)
+            conn = self._pg_writer
+            if conn is None:
+                _in_tx.reset(token)
+                raise RuntimeError("database is not open")
+            try:
+                async with self._wlock:
+                    await conn.execute("BEGIN")
+                try:
+                    yield
+                except BaseException:
+                    if not conn.is_closed():
+                        async with self._wlock:
+                            await conn.execute("ROLLBACK")
+                    raise
+                else:
+                    async with self._wlock:
+                        await conn.execute("COMMIT")
+            finally:
+                _in_tx.reset(token)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        if not _in_tx.get():
+            raise RuntimeError("savepoint outside a transaction")
+        conn = self._pg_writer
+        assert conn is not None
+        async with self._wlock:
+            await conn.execute("SAVEPOINT plenum_sp")
+        try:
+            yield
+        except BaseException:
+            async with self._wlock:
+                await conn.execute("ROLLBACK TO SAVEPOINT plenum_sp")
+                await conn.execute("RELEASE SAVEPOINT plenum_sp")
+            raise
+        else:
+            async with self._wlock:
+                await conn.execute("RELEASE SAVEPOINT plenum_sp")
+
+    async def migrate(self, registry: Registry) -> dict[str, int]:
+        async with self.transaction():  # before any table whose ids it numbers
+            for statement in ID_COUNTER:
+                await self.execute(statement)
+        versions = await super().migrate(registry)
+        self._id_tables = None
+        return versions
+
+    # ------------------------------------------------------------------ active / standby
+    async def try_lead(self) -> bool:
+        """Take the active lock on the writer's session if nobody holds it."""
+        assert self._pg_writer is not None
+        async with self._lock:
+            async with self._wlock:
+                got = await self._pg_writer.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY)
+        if got:
+            self.leading = True
+            self._watch = asyncio.get_running_loop().create_task(self._watchdog(), name="plenum-db-watch")
+        return bool(got)
+
+    async def wait_for_lead(self, stop: asyncio.Event, every: float = 2.0) -> bool:
+        """Poll for the active lock until it is ours (True) or stop is set (False)."""
+        announced = False
+        while not stop.is_set():
+            if await self.try_lead():
+                if announced:
+                    log.info("standby: the active instance is gone; taking over")
+                return True
+            if not announced:
+                log.info("standby: another instance is active; checking every %.0f s", every)
+                announced = True
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            except asyncio.TimeoutError:
+                pass
+        return False
+
+    def _gone(self, why: str) -> None:
+        if self._closing:
+            return
+        if self.leading and not self.lost.is_set():
+            log.error("lost the active lock: %s; stepping down", why)
+        self.lost.set()
+
+    async def _watchdog(self, every: float = 2.0, timeout: float = 4.0) -> None:
+        """Ping the writer between transactions; a session that does not answer is taken as lost."""
+        while not self.lost.is_set():
+            await asyncio.sleep(every)
+            conn = self._pg_writer
+            if conn is None:
+                return
+            try:
+                async with asyncio.timeout(timeout + STATEMENT_TIMEOUT):
+                    async with self._lock:
+                        async with self._wlock:
+                            held = await asyncio.wait_for(conn.fetchval(
+                                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+                                " AND objid = $1 AND granted", LOCK_KEY & 0xFFFFFFFF), timeout)
+                if not held:
+                    self._gone("the lock is no longer held by this session")
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self._gone(f"the database does not answer ({type(exc).__name__})")
