@@ -283,17 +283,25 @@ def distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+def within(a: str, b: str, k: int) -> bool:
+    """distance(a, b) <= k, cheaply: lengths and letters rule most pairs out before the table is filled
+    (a member's `!word` is compared with every command name, in every shared room: issue 15)."""
+    if abs(len(a) - len(b)) > k or len(set(a) ^ set(b)) > 2 * k:
+        return False
+    return distance(a, b) <= k
+
+
 def close_enough(typed: str, name: str, shared_room: bool = True) -> bool:
     """A near-miss worth a 'did you mean'. For a command word in a room other bots share: in a word of four
     letters only two swapped letters ('hepl'; 'roll' and 'pool' are other bots' words), one slip up to
     six, two beyond. Inside one of our commands (a setting key such as 'biss:'): one slip, two beyond five."""
     if not shared_room:
-        return typed != name and distance(typed, name) <= (1 if len(name) <= 5 else 2)
+        return typed != name and within(typed, name, 1 if len(name) <= 5 else 2)
     if typed == name or len(typed) < 3 or abs(len(typed) - len(name)) > 2:
         return False
     if len(name) <= 4:
         return sorted(typed) == sorted(name) and distance(typed, name) == 1
-    return distance(typed, name) <= (1 if len(name) <= 6 else 2)
+    return within(typed, name, 1 if len(name) <= 6 else 2)
 
 
 def _unknown_setting(key: str, known: dict[str, Param], lang: str, prose: bool = False) -> UserError | None:

@@ -2,6 +2,7 @@
 bare group words (`!dienst`) and near-misses (`!hlife` -> "did you mean !hilfe?")."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from bot.errors import UserError
@@ -135,7 +136,10 @@ class Help(Feature):
         """Pure and cheap (runs for every '!word' in a shared room): a group word or a near-miss."""
         if not words:
             return None
-        lowered = [w.casefold() for w in words[:2]]
+        return self._hint(tuple(w.casefold() for w in words[:2]))
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one Help per app, and its registry never changes
+    def _hint(self, lowered: tuple[str, ...]) -> Hint | None:
         return (self._near(" ".join(lowered), 2) if len(lowered) == 2 else None) or (  # "dienst tauschn"
             Hint(group=GROUP_WORDS[lowered[0]]) if lowered[0] in GROUP_WORDS else self._near(lowered[0], 1))
 
