@@ -34,7 +34,33 @@ Step = Sequence[str]
 Registry = dict[str, Sequence[Step]]
 Row = sqlite3.Row
 
-_in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar("plenum_in_tx", default=False)
+class _TaskMark:
+    """Whether the running task holds the open transaction. A context variable alone is inherited by every
+    task and timer callback created inside a transaction (asyncio copies the context): the scheduler's
+    wake-up, started from a transaction that scheduled a job, took that transaction for its own and ran
+    its batch outside the lock (on PostgreSQL: 'SAVEPOINT can only be used in transaction blocks'). So the
+    owning task is recorded, and only that task is inside."""
+
+    def __init__(self) -> None:
+        self._owner: contextvars.ContextVar[asyncio.Task | None] = contextvars.ContextVar("plenum_tx", default=None)
+
+    def get(self) -> bool:
+        owner = self._owner.get()
+        if owner is None:
+            return False
+        try:
+            return owner is asyncio.current_task()
+        except RuntimeError:  # no running loop
+            return False
+
+    def set(self, value: bool) -> contextvars.Token:
+        return self._owner.set(asyncio.current_task() if value else None)
+
+    def reset(self, token: contextvars.Token) -> None:
+        self._owner.reset(token)
+
+
+_in_tx = _TaskMark()
 
 CHECKPOINT_EVERY = 200  # commits between two background checkpoints (each commit adds a few WAL pages)
 

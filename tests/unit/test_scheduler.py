@@ -137,13 +137,15 @@ async def test_due_jobs_are_claimed_in_batches_and_each_runs_exactly_once(tmp_pa
     async with db.transaction():
         for i in range(120):
             await s.schedule("note", f"n{i:03d}", T0 + timedelta(seconds=i % 7))
-    commits = []
-    db.writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    commits: list[str] = []
+    if not backend.postgres():  # SQLite says which statements ran; the job rows below hold on both
+        db.writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
     clock.advance(timedelta(minutes=1))
     assert await s.run_due() == 120
-    assert len(commits) <= 120 // BATCH + 1
+    assert backend.postgres() or len(commits) <= 120 // BATCH + 1
     assert await s.run_due() == 0
-    db.writer.set_trace_callback(None)
+    if not backend.postgres():
+        db.writer.set_trace_callback(None)
     assert sorted(k for k, _ in ran) == [f"n{i:03d}" for i in range(120)]
     assert len(await _effects(db, "effect:")) == 120
     assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE state = 'done'") == 120
