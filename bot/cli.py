@@ -90,12 +90,19 @@ async def _run(config: Config) -> None:
     await run_bot(config, stop)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def config_or_problems(path) -> Config | None:
+    """The config at path, or None after one line per problem on stderr (for commands that run the bot)."""
     try:
-        config = load_config(args.config)
+        return load_config(path)
     except ConfigError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
+        return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = config_or_problems(args.config)
+    if config is None:
         return 1
     setup_logging(args.log_level or config.bot.log_level, config_secrets(config))
     from bot.runner import SteppedDown

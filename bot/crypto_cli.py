@@ -16,7 +16,7 @@ import aiohttp
 from unpaddedbase64 import decode_base64, encode_base64
 
 from bot import ssss
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config
 from bot.crosssign import (KEYS_FILE, PENDING_FILE, USAGES, CrossSignError, Homeserver, Identity, LocalKeys,
                            device_signed_by, not_held_message, write_status)
 
@@ -208,13 +208,10 @@ def _confirm_reset() -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.cli import config_secrets, setup_logging
+    from bot.cli import config_or_problems, config_secrets, setup_logging
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as err:
-        for problem in err.problems:
-            print(problem, file=sys.stderr)
+    config = config_or_problems(args.config)
+    if config is None:
         return 1
     setup_logging("WARNING", config_secrets(config))
     command = args.crypto_command
